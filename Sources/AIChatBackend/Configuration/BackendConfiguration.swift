@@ -1,0 +1,92 @@
+import AIChatCore
+import Logging
+
+/// Registration policy (`APP_MODE`).
+public enum AppMode: String, CaseIterable, Sendable {
+    /// Only the first user may register; that user becomes the admin.
+    case single
+    /// The first user registers freely and becomes the admin; later registrations follow `registration_enabled`.
+    case multi
+}
+
+/// Whether the auth cookie carries `Secure` (`COOKIE_SECURE`).
+public enum CookieSecurePolicy: String, CaseIterable, Sendable {
+    /// Secure when the request arrived over HTTPS, directly or per `X-Forwarded-Proto`.
+    case auto
+    case `true`
+    case `false`
+}
+
+/// Every setting of the backend, read once from the environment at start-up.
+///
+/// Variables (defaults in brackets): `PORT` (→ `BACKEND_PORT` → 8001), `HOST` (0.0.0.0), `APP_ENV`/`NODE_ENV`
+/// (development), `DATABASE_URL` (file:./data/app.db), `JWT_SECRET` and `ENCRYPTION_KEY` (generated and kept in
+/// the data folder when unset), `APP_MODE` (single), `DEFAULT_CONTEXT_TOKEN_LIMIT` (4000), `ENABLE_CORS` (true),
+/// `CORS_ORIGIN` (*), `LOG_LEVEL`, `COOKIE_SECURE` (auto), `MAX_BODY_BYTES` (32 MiB), `LOGIN_MAX_FAILURES` (10),
+/// `LOGIN_WINDOW_SECONDS` (900), `BCRYPT_COST` (12), and the fallbacks of the system settings (see ``SystemSettingKey``).
+public struct BackendConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var environment: RuntimeEnvironment
+    public var logLevel: Logger.Level
+    public var database: DatabaseLocation
+    /// `JWT_SECRET` as given; nil means "generate and persist one".
+    public var jwtSecret: String?
+    /// `ENCRYPTION_KEY` as given; nil means "generate and persist one".
+    public var encryptionKey: String?
+    public var appMode: AppMode
+    public var defaultContextTokenLimit: Int
+    public var corsEnabled: Bool
+    public var corsOrigin: String
+    public var cookieSecure: CookieSecurePolicy
+    public var maxBodyBytes: Int
+    public var loginMaxFailures: Int
+    public var loginWindowSeconds: Int
+    public var bcryptCost: Int
+    /// Raw environment, for the per-key fallbacks of system settings.
+    public var env: EnvironmentValues
+
+    /// Secrets that earlier versions shipped as public defaults; treated as unset.
+    public static let placeholderSecrets: Set<String> = [
+        "fallback-secret-key",
+        "aichat-super-secret-jwt-key-2025-production-change-me",
+        "dev-jwt-secret-key",
+        "your-super-secret-jwt-key-change-this-in-production",
+        "change-me",
+        "changeme",
+        "secret",
+    ]
+
+    public init(env: EnvironmentValues) throws {
+        self.env = env
+        self.environment = try RuntimeEnvironment.read(from: env)
+        self.logLevel = try Logger.Level.read(from: env, environment: self.environment)
+        self.host = env.string("HOST", default: "0.0.0.0")
+        if env.string("PORT") != nil {
+            self.port = try env.integer("PORT", default: 8001, range: 0...65535)
+        } else {
+            self.port = try env.integer("BACKEND_PORT", default: 8001, range: 0...65535)
+        }
+        self.database = try DatabaseLocation(url: env.string("DATABASE_URL", default: "file:./data/app.db"))
+        let secret = env.string("JWT_SECRET")
+        self.jwtSecret = secret.flatMap { Self.placeholderSecrets.contains($0) ? nil : $0 }
+        self.encryptionKey = env.string("ENCRYPTION_KEY")
+        self.appMode = try env.choice("APP_MODE", default: AppMode.single)
+        self.defaultContextTokenLimit = try env.integer("DEFAULT_CONTEXT_TOKEN_LIMIT", default: 4000, range: 256...10_000_000)
+        self.corsEnabled = try env.bool("ENABLE_CORS", default: true)
+        self.corsOrigin = env.string("CORS_ORIGIN", default: "*")
+        self.cookieSecure = try env.choice("COOKIE_SECURE", default: CookieSecurePolicy.auto)
+        self.maxBodyBytes = try env.integer("MAX_BODY_BYTES", default: 32 << 20, range: 1024...(1 << 30))
+        self.loginMaxFailures = try env.integer("LOGIN_MAX_FAILURES", default: 10, range: 1...10_000)
+        self.loginWindowSeconds = try env.integer("LOGIN_WINDOW_SECONDS", default: 900, range: 1...86_400)
+        self.bcryptCost = try env.integer("BCRYPT_COST", default: 12, range: 4...16)
+        for name in SystemSettingKey.allCases.compactMap(\.environmentFallback) {
+            _ = try SystemSettingKey.validateEnvironment(name, env: env)
+        }
+    }
+
+    /// The folder that holds the SQLite file and the generated secrets.
+    public var dataDirectory: String {
+        self.database.dataDirectory
+    }
+}

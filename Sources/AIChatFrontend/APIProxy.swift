@@ -1,0 +1,80 @@
+import AIChatCore
+import AsyncHTTPClient
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Reverse proxy of `/api/*` to the backend: method, path, query, body and end-to-end headers pass through;
+/// responses stream back as they arrive, so server-sent events reach the browser event by event.
+struct APIProxy<Context: RequestContext & RemoteAddressRequestContext> {
+    let client: HTTPClient
+    let backendBaseURL: String
+    let bodyLimit: Int
+
+    static var hopByHop: Set<String> {
+        ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "host", "content-length"]
+    }
+
+    func addRoutes(to router: Router<Context>) {
+        for method: HTTPRequest.Method in [.get, .head, .post, .put, .patch, .delete, .options] {
+            router.on("/api/**", method: method, use: self.forward)
+        }
+    }
+
+    @Sendable func forward(_ request: Request, context: Context) async throws -> Response {
+        var request = request
+        var upstream = HTTPClientRequest(url: self.backendBaseURL + request.uri.description)
+        upstream.method = HTTPMethod(rawValue: request.method.rawValue)
+        for field in request.headers where !Self.hopByHop.contains(field.name.canonicalName) {
+            if field.name.canonicalName.hasPrefix("x-forwarded-") { continue }
+            upstream.headers.add(name: field.name.rawName, value: field.value)
+        }
+        let client = context.remoteAddress?.ipAddress ?? "unknown"
+        let chain = request.headers[HTTPField.Name("X-Forwarded-For")!].map { "\($0), \(client)" } ?? client
+        upstream.headers.replaceOrAdd(name: "X-Forwarded-For", value: chain)
+        upstream.headers.replaceOrAdd(name: "X-Forwarded-Proto", value: request.headers[HTTPField.Name("X-Forwarded-Proto")!] ?? "http")
+        if let host = request.head.authority ?? request.headers[.host] {
+            upstream.headers.replaceOrAdd(name: "X-Forwarded-Host", value: host)
+        }
+        if request.method != .get, request.method != .head {
+            let body = try await request.collectBody(upTo: self.bodyLimit)
+            upstream.body = .bytes(body)
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await self.client.execute(upstream, timeout: .hours(2))
+        } catch {
+            context.logger.error("backend unreachable at \(self.backendBaseURL): \(error)")
+            return APIError(.badGateway, "Backend unavailable").response()
+        }
+        var headers = HTTPFields()
+        for header in response.headers where !Self.hopByHop.contains(header.name.lowercased()) {
+            if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
+        }
+        let isEventStream = response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
+        if isEventStream {
+            headers[.cacheControl] = "no-cache, no-transform"
+            headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
+        }
+        let length = response.headers.first(name: "content-length").flatMap(Int.init)
+        let status = HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase)
+        let upstreamBody = response.body
+        return Response(
+            status: status,
+            headers: headers,
+            body: ResponseBody(contentLength: isEventStream ? nil : length) { writer in
+                if isEventStream {
+                    // Closing the browser connection cancels this loop, which cancels the backend request.
+                    try await request.body.consumeWithCancellationOnInboundClose { _ in
+                        for try await chunk in upstreamBody { try await writer.write(chunk) }
+                    }
+                } else {
+                    for try await chunk in upstreamBody { try await writer.write(chunk) }
+                }
+                try await writer.finish(nil)
+            }
+        )
+    }
+}
