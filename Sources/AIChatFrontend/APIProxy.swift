@@ -35,7 +35,7 @@ struct APIProxy<Context: RequestContext & RemoteAddressRequestContext> {
         let chain = request.headers[HTTPField.Name("X-Forwarded-For")!].map { "\($0), \(client)" } ?? client
         upstream.headers.replaceOrAdd(name: "X-Forwarded-For", value: chain)
         upstream.headers.replaceOrAdd(name: "X-Forwarded-Proto", value: request.headers[HTTPField.Name("X-Forwarded-Proto")!] ?? "http")
-        if let host = request.head.authority ?? request.headers[.host] {
+        if let host = request.head.authority {
             upstream.headers.replaceOrAdd(name: "X-Forwarded-Host", value: host)
         }
         if request.method != .get, request.method != .head {
@@ -61,13 +61,14 @@ struct APIProxy<Context: RequestContext & RemoteAddressRequestContext> {
         let length = response.headers.first(name: "content-length").flatMap(Int.init)
         let status = HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase)
         let upstreamBody = response.body
+        let inbound = request
         return Response(
             status: status,
             headers: headers,
             body: ResponseBody(contentLength: isEventStream ? nil : length) { writer in
                 if isEventStream {
                     // Closing the browser connection cancels this loop, which cancels the backend request.
-                    try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    try await inbound.body.consumeWithCancellationOnInboundClose { _ in
                         for try await chunk in upstreamBody { try await writer.write(chunk) }
                     }
                 } else {

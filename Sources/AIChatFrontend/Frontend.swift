@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// Request context of the frontend server.
 public struct FrontendRequestContext: RequestContext, RemoteAddressRequestContext {
@@ -23,10 +24,21 @@ public struct Frontend: Sendable {
     public let client: HTTPClient
     let startedAt = ContinuousClock.now
 
-    public init(configuration: FrontendConfiguration, logger: Logger, client: HTTPClient = .shared) {
+    /// The proxy's client gives up connecting after a few seconds, so a stopped backend answers 502 at once.
+    public init(configuration: FrontendConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.client = client
+        var clientConfiguration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(3)),
+            decompression: .disabled
+        )
+        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+    }
+
+    public func shutdown() async {
+        try? await self.client.shutdown()
     }
 
     struct Health: Encodable {
@@ -57,10 +69,22 @@ public struct Frontend: Sendable {
     }
 
     public func application() -> some ApplicationProtocol {
-        Application(
+        var app = Application(
             router: self.router(),
             configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port), serverName: "aichat-frontend"),
             logger: self.logger
         )
+        app.addServices(ClientShutdownService(frontend: self))
+        return app
+    }
+}
+
+/// Shuts the proxy's HTTP client down after the server has stopped.
+struct ClientShutdownService: Service {
+    let frontend: Frontend
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await self.frontend.shutdown()
     }
 }

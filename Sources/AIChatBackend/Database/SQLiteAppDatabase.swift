@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import SQLKit
 import SQLiteKit
+import Synchronization
 
 /// SQLite in WAL mode: one writer connection behind a FIFO lock, and a small pool of reader connections.
 public final class SQLiteAppDatabase: AppDatabase {
@@ -15,6 +16,7 @@ public final class SQLiteAppDatabase: AppDatabase {
     private let readerPool: ReaderPool
     private let threadPool: NIOThreadPool
     private let logger: Logger
+    private let closed = Mutex(false)
 
     private actor ReaderPool {
         private var idle: [Int]
@@ -121,6 +123,11 @@ public final class SQLiteAppDatabase: AppDatabase {
     }
 
     public func close() async {
+        let alreadyClosed = self.closed.withLock { closed in
+            defer { closed = true }
+            return closed
+        }
+        guard !alreadyClosed else { return }
         await self.writeLock.acquire()
         for connection in [self.writer] + self.readers where !connection.isClosed {
             try? await connection.close()

@@ -59,7 +59,7 @@ public struct SecretCipher: Sendable {
     }
 
     static func decryptLegacy(_ stored: String, passphrase: String) -> String? {
-        guard let raw = Data(base64Encoded: stored), raw.count > 16 + 16,
+        guard let raw = Data(base64Encoded: stored), raw.count >= 16 + 16, (raw.count - 16) % 16 == 0,
             raw.prefix(8) == Data("Salted__".utf8)
         else { return nil }
         let salt = raw[raw.startIndex + 8..<raw.startIndex + 16]

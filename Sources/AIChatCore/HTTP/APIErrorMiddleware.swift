@@ -18,7 +18,9 @@ public struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return error.response()
         } catch let error as HTTPError {
-            return Self.map(error, request: request).response()
+            return Self.map(status: error.status, message: error.body, headers: error.headers, request: request).response()
+        } catch let error as any HTTPResponseError {
+            return Self.map(status: error.status, message: nil, headers: [:], request: request).response()
         } catch let error as ConfigurationError {
             context.logger.error("\(request.method) \(request.uri.path) failed: \(error)")
             return APIError(.internalServerError, "Internal server error").response()
@@ -28,15 +30,15 @@ public struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 
-    static func map(_ error: HTTPError, request: Request) -> APIError {
-        switch error.status {
+    static func map(status: HTTPResponse.Status, message: String?, headers: HTTPFields, request: Request) -> APIError {
+        switch status {
             case .notFound:
                 return APIError(.notFound, "Route \(request.method.rawValue) \(request.uri.path) not found")
             case .contentTooLarge:
                 return APIError(.contentTooLarge, "Request body too large")
             default:
-                let message = error.body ?? error.status.reasonPhrase
-                return APIError(error.status, message.isEmpty ? "Request failed" : message, headers: error.headers)
+                let text = message ?? status.reasonPhrase
+                return APIError(status, text.isEmpty ? "Request failed" : text, headers: headers)
         }
     }
 }

@@ -1,0 +1,85 @@
+import Foundation
+import AIChatCore
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+
+@testable import AIChatBackend
+
+@Suite struct ErrorHandlingTests {
+    @Test func unknownRoutesAnswerInTheEnvelope() async throws {
+        try await withBackend { _, client in
+            let reply = try await client.call(.get, "/api/nope")
+            #expect(reply.status == .notFound)
+            #expect(reply.json == .object(["success": .bool(false), "error": .string("Route GET /api/nope not found")]))
+            #expect(try await client.call(.patch, "/api/auth/login").error == "Route PATCH /api/auth/login not found")
+        }
+    }
+
+    @Test func malformedBodiesAre400() async throws {
+        try await withBackend { _, client in
+            let broken = try await client.call(.post, "/api/auth/login", raw: #"{"username": "a", "#)
+            #expect(broken.status == .badRequest)
+            #expect(broken.error == "Malformed JSON body")
+            let form = try await client.call(.post, "/api/auth/login", raw: "username=a&password=b", contentType: "application/x-www-form-urlencoded")
+            #expect(form.status == .badRequest)
+            #expect(form.error == "Content-Type must be application/json")
+            let array = try await client.call(.post, "/api/auth/login", raw: "[1,2]")
+            #expect(array.error == "Request body must be a JSON object")
+            let empty = try await client.call(.post, "/api/auth/login", raw: "")
+            #expect(empty.status == .badRequest)
+        }
+    }
+
+    @Test func oversizedBodiesAre413() async throws {
+        try await withBackend(["MAX_BODY_BYTES": "2048"]) { _, client in
+            let reply = try await client.call(.post, "/api/auth/register", json: ["username": "alice", "password": String(repeating: "a1", count: 2000)])
+            #expect(reply.status == .contentTooLarge)
+            #expect(reply.error == "Request body too large")
+        }
+    }
+
+    /// Every JSON endpoint answers wrong shapes with a 4xx in the envelope, never a 500.
+    @Test func noInputProducesA500() async throws {
+        try await withBackend { _, client in
+            let admin = try await client.register("admin")
+            let endpoints: [(HTTPRequest.Method, String)] = [
+                (.post, "/api/auth/register"), (.post, "/api/auth/login"), (.put, "/api/auth/password"),
+                (.post, "/api/users"), (.put, "/api/users/1/role"), (.put, "/api/users/1/password"),
+                (.put, "/api/settings/system"), (.put, "/api/settings/personal"),
+            ]
+            let bodies = [
+                "null", "true", "\"text\"", "123", "{}", #"{"username":[],"password":{}}"#,
+                #"{"role":5,"newPassword":1e400,"currentPassword":null}"#, #"{"context_token_limit":"lots","theme":7}"#,
+                #"{"brand_text":{"a":1},"usage_emit":"false","provider_timeout_ms":1e308}"#, "\u{0}", "{\"a\":\"\\ud800\"}",
+            ]
+            for (method, uri) in endpoints {
+                for body in bodies {
+                    let reply = try await client.call(method, uri, raw: body, token: admin)
+                    // An object without any known key is a valid no-op update for the settings endpoints.
+                    let relevantKey = uri == "/api/settings/system" ? "brand_text" : "context_token_limit"
+                    let parsed = try? JSONValue.parse(Data(body.utf8))
+                    let noOp = uri.hasPrefix("/api/settings") && parsed?.object != nil && !body.contains(relevantKey)
+                    if noOp {
+                        #expect(reply.status == .ok, "\(method) \(uri) \(body) → \(reply.status.code) \(reply.json)")
+                    } else {
+                        #expect((400..<500).contains(reply.status.code), "\(method) \(uri) \(body) → \(reply.status.code) \(reply.json)")
+                        #expect(reply.json["success"]?.bool == false)
+                        #expect(reply.error?.isEmpty == false)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func errorsNeverCarryInternals() async throws {
+        try await withBackend { backend, client in
+            let admin = try await client.register("admin")
+            await backend.database.close()
+            let reply = try await client.call(.get, "/api/users", token: admin)
+            #expect(reply.status.code == 401 || reply.status == .internalServerError)
+            #expect(reply.error == "Internal server error" || reply.status == .unauthorized)
+            #expect(!(reply.error ?? "").lowercased().contains("sqlite"))
+        }
+    }
+}

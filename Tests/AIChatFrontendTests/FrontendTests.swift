@@ -1,0 +1,119 @@
+import AIChatCore
+import AIChatFrontend
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+
+@Suite struct FrontendTests {
+    /// Runs `body` against a frontend whose backend is 127.0.0.1:`backendPort`, then shuts its client down.
+    func withFrontend(backendPort: Int, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let env = EnvironmentValues(["BACKEND_HOST": "127.0.0.1", "BACKEND_INTERNAL_PORT": String(backendPort), "APP_ENV": "test"])
+        let frontend = Frontend(configuration: try FrontendConfiguration(env: env), logger: logger)
+        do {
+            try await Application(router: frontend.router()).test(.router, body)
+            await frontend.shutdown()
+        } catch {
+            await frontend.shutdown()
+            throw error
+        }
+    }
+
+    @Test func healthAnswersTheOriginalShape() async throws {
+        try await self.withFrontend(backendPort: 1) { client in
+            try await client.execute(uri: "/api/health", method: .get) { response in
+                #expect(response.status == .ok)
+                let json = try JSONValue.parse(Data(buffer: response.body))
+                guard case .object(let fields) = json else { Issue.record("not an object"); return }
+                #expect(fields["status"] == .string("ok"))
+                #expect(fields["service"] == .string("aichat-frontend"))
+                #expect(fields["environment"] == .string("test"))
+                if case .number(let uptime)? = fields["uptime"] { #expect(uptime >= 0) } else { Issue.record("no uptime") }
+            }
+            try await client.execute(uri: "/api/health", method: .head) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
+    @Test func backendAddressIsReadAtRunTime() throws {
+        let configuration = try FrontendConfiguration(env: EnvironmentValues(["BACKEND_HOST": "backend", "BACKEND_PORT": "9001"]))
+        #expect(configuration.backendBaseURL == "http://backend:9001")
+        #expect(try FrontendConfiguration(env: EnvironmentValues([:])).backendBaseURL == "http://localhost:8001")
+        #expect(throws: ConfigurationError.self) { try FrontendConfiguration(env: EnvironmentValues(["BACKEND_INTERNAL_PORT": "x"])) }
+    }
+
+    @Test func backendDownIsA502InTheEnvelope() async throws {
+        try await self.withFrontend(backendPort: 9) { client in
+            try await client.execute(uri: "/api/auth/me", method: .get) { response in
+                #expect(response.status == .badGateway)
+                let json = try JSONValue.parse(Data(buffer: response.body))
+                #expect(json == .object(["success": .bool(false), "error": .string("Backend unavailable")]))
+            }
+        }
+    }
+
+    /// A real upstream on port 0: the proxy forwards method, path, query, body and headers and streams SSE.
+    @Test func proxiesRequestsAndStreamsEvents() async throws {
+        let upstreamRouter = Router()
+        upstreamRouter.post("/api/echo") { request, _ -> Response in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            let summary: [String: String] = [
+                "method": request.method.rawValue,
+                "query": request.uri.query ?? "",
+                "body": String(buffer: body),
+                "auth": request.headers[.authorization] ?? "",
+                "forwardedFor": request.headers[HTTPField.Name("X-Forwarded-For")!] ?? "",
+                "connection": request.headers[.connection] ?? "",
+            ]
+            let data = try JSONEncoder().encode(summary)
+            return Response(status: .created, headers: [.contentType: "application/json", HTTPField.Name("X-Upstream")!: "yes"], body: .init(byteBuffer: ByteBuffer(data: data)))
+        }
+        upstreamRouter.get("/api/events") { _, _ -> Response in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream"],
+                body: ResponseBody { writer in
+                    for index in 0..<3 {
+                        try await writer.write(ByteBuffer(string: "data: {\"n\":\(index)}\n\n"))
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    try await writer.finish(nil)
+                }
+            )
+        }
+        let upstream = Application(router: upstreamRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await upstream.test(.live) { upstreamClient in
+            let port = try #require(upstreamClient.port)
+            try await self.withFrontend(backendPort: port) { client in
+                try await client.execute(
+                    uri: "/api/echo?x=1&y=two", method: .post,
+                    headers: [.authorization: "Bearer abc", .contentType: "application/json", .connection: "keep-alive"],
+                    body: ByteBuffer(string: #"{"hello":"world"}"#)
+                ) { response in
+                    #expect(response.status == .created)
+                    #expect(response.headers[HTTPField.Name("X-Upstream")!] == "yes")
+                    let echo = try JSONDecoder().decode([String: String].self, from: Data(buffer: response.body))
+                    #expect(echo["method"] == "POST")
+                    #expect(echo["query"] == "x=1&y=two")
+                    #expect(echo["body"] == #"{"hello":"world"}"#)
+                    #expect(echo["auth"] == "Bearer abc")
+                    #expect(echo["forwardedFor"]?.isEmpty == false)
+                    #expect(echo["connection"] != "keep-alive")
+                }
+                try await client.execute(uri: "/api/events", method: .get) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.contentType] == "text/event-stream")
+                    #expect(response.headers[.cacheControl] == "no-cache, no-transform")
+                    #expect(String(buffer: response.body) == "data: {\"n\":0}\n\ndata: {\"n\":1}\n\ndata: {\"n\":2}\n\n")
+                }
+            }
+        }
+    }
+}
