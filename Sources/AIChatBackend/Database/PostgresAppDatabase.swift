@@ -54,10 +54,16 @@ public final class PostgresAppDatabase: AppDatabase {
     }
 
     public func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await self.client.withTransaction(logger: self.logger) { connection in
-            let sql = connection.sql()
-            try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.writeLockKey))").run()
-            return try await body(sql)
+        do {
+            return try await self.client.withTransaction(logger: self.logger) { connection in
+                let sql = connection.sql()
+                try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.writeLockKey))").run()
+                return try await body(sql)
+            }
+        } catch let error as PostgresTransactionError {
+            // Surface what the block threw (a domain error such as a refused registration), not the wrapper.
+            if let closureError = error.closureError, error.commitError == nil, error.beginError == nil { throw closureError }
+            throw error
         }
     }
 

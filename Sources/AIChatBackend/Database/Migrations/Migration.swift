@@ -85,7 +85,7 @@ enum SchemaInspector {
                 return Set(try rows.map { try $0.decode(column: "name", as: String.self) })
             case .postgres:
                 let rows = try await sql.raw(
-                    "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = \(bind: table)"
+                    "SELECT column_name::text AS column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = \(bind: table)"
                 ).all()
                 return Set(try rows.map { try $0.decode(column: "column_name", as: String.self) })
         }
