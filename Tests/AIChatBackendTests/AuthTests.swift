@@ -204,15 +204,19 @@ import Testing
             // The same address is blocked for other usernames too.
             #expect(try await client.login("bob", "whatever1").status == .tooManyRequests)
         }
-        try await withBackend(["LOGIN_MAX_FAILURES": "3"]) { _, client in
+        // Live server: the peer is 127.0.0.1, a private address, so X-Forwarded-For names the client.
+        try await withBackend(["LOGIN_MAX_FAILURES": "3"], live: true) { backend, client in
             _ = try await client.register("alice")
+            _ = try await backend.users.create(username: "bob", hashedPassword: try await backend.hasher.hash("password1"), role: .user)
+            func from(_ address: String) -> HTTPFields { [HTTPField.Name("X-Forwarded-For")!: "198.51.100.7, \(address)"] }
             for index in 0..<3 {
-                // Spread over addresses (the router test client's peer counts as private, so X-Forwarded-For is used).
-                let headers: HTTPFields = [HTTPField.Name("X-Forwarded-For")!: "203.0.113.\(index)"]
-                #expect(try await client.login("alice", "wrongpass1", headers: headers).status == .unauthorized)
+                #expect(try await client.login("alice", "wrongpass1", headers: from("203.0.113.\(index)")).status == .unauthorized)
             }
-            let headers: HTTPFields = [HTTPField.Name("X-Forwarded-For")!: "203.0.113.99"]
-            #expect(try await client.login("alice", headers: headers).status == .tooManyRequests)
+            // The username is locked from any address…
+            #expect(try await client.login("alice", headers: from("203.0.113.99")).status == .tooManyRequests)
+            // …while that address and other usernames are not.
+            #expect(try await client.login("bob", headers: from("203.0.113.99")).status == .ok)
+            #expect(try await client.login("bob", "wrongpass1", headers: from("203.0.113.0")).status == .unauthorized)
         }
     }
 

@@ -50,14 +50,19 @@ enum TestEnv {
 func withBackend<T: Sendable>(
     _ overrides: [String: String] = [:],
     directory existing: TemporaryDirectory? = nil,
+    live: Bool = false,
     _ body: @Sendable (Backend, any TestClientProtocol) async throws -> T
 ) async throws -> T {
     let directory = try existing ?? TemporaryDirectory()
     let configuration = try BackendConfiguration(env: TestEnv.values(directory: directory.path, overrides))
     let backend = try await Backend.make(configuration: configuration, logger: TestEnv.logger)
-    let app = Application(router: backend.router(), logger: TestEnv.logger)
+    let app = Application(
+        router: backend.router(),
+        configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        logger: TestEnv.logger
+    )
     do {
-        let result = try await app.test(.router) { client in try await body(backend, client) }
+        let result = try await app.test(live ? .live : .router) { client in try await body(backend, client) }
         await backend.shutdown()
         if existing == nil { directory.remove() }
         return result
