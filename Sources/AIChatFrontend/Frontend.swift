@@ -34,6 +34,8 @@ public struct Frontend: Sendable {
             decompression: .disabled
         )
         clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        // A refused connection fails at once instead of being retried until the deadline.
+        clientConfiguration.connectionPool.retryConnectionEstablishment = false
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
     }
 

@@ -18,7 +18,7 @@ import Testing
                 "provider_timeout_ms": .number(300000), "usage_emit": .bool(true), "usage_provider_only": .bool(false),
                 "reasoning_enabled": .bool(true), "reasoning_default_expand": .bool(false), "reasoning_save_to_db": .bool(true),
                 "reasoning_tags_mode": .string("default"), "reasoning_custom_tags": .string(""), "stream_delta_chunk_size": .number(1),
-                "openai_reasoning_effort": .string(""), "ollama_think": .bool(false),
+                "openai_reasoning_effort": .string(""), "ollama_think": .bool(false), "personal_connections_allow_private": .bool(false),
             ]
             #expect(data == expected)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import AIChatCore
+import AsyncHTTPClient
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -16,6 +17,16 @@ public final class Backend: Sendable {
     public let cipher: SecretCipher
     public let hasher: PasswordHasher
     public let throttle: LoginThrottle
+    public let connections: any ConnectionRepository
+    public let catalogRepository: any CatalogRepository
+    public let sessions: any SessionRepository
+    public let messages: any MessageRepository
+    public let catalog: ModelCatalog
+    public let registry: GenerationRegistry
+    let usage: any UsageRepository
+    let httpClient: HTTPClient
+    let gateway: ProviderGateway
+    let chat: ChatService
 
     init(
         configuration: BackendConfiguration, logger: Logger, database: any AppDatabase,
@@ -31,6 +42,33 @@ public final class Backend: Sendable {
         self.cipher = cipher
         self.hasher = PasswordHasher(cost: configuration.bcryptCost)
         self.throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures, windowSeconds: configuration.loginWindowSeconds)
+        self.connections = SQLConnectionRepository(database: database)
+        self.catalogRepository = SQLCatalogRepository(database: database)
+        self.sessions = SQLSessionRepository(database: database)
+        self.messages = SQLMessageRepository(database: database)
+        self.usage = SQLUsageRepository(database: database)
+        self.registry = GenerationRegistry()
+        var clientConfiguration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(10)),
+            decompression: .enabled(limit: .ratio(50))
+        )
+        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
+        // A refused connection fails at once instead of being retried until the deadline.
+        clientConfiguration.connectionPool.retryConnectionEstablishment = false
+        self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        self.gateway = ProviderGateway(
+            http: self.httpClient, outbound: OutboundGuard(), cipher: cipher, settings: self.settings,
+            systemOAuthToken: configuration.systemOAuthToken, azureAccessToken: configuration.azureAccessToken, logger: logger
+        )
+        self.catalog = ModelCatalog(
+            connections: self.connections, repository: self.catalogRepository, source: ProviderModelSource(gateway: self.gateway),
+            ttlSeconds: configuration.modelsTTLSeconds, logger: logger
+        )
+        self.chat = ChatService(
+            sessions: self.sessions, messages: self.messages, connections: self.connections, gateway: self.gateway, settings: self.settings,
+            contextLimits: ContextLimits(settings: self.settings, repository: self.settingsRepository), registry: self.registry, logger: logger
+        )
     }
 
     /// Opens (creating when missing) and migrates the database and loads or generates the secrets.
@@ -104,6 +142,30 @@ public final class Backend: Sendable {
             authenticator: authenticator, appMode: self.configuration.appMode, bodyLimit: limit
         ).addRoutes(to: router.group("api/settings"))
 
+        // /api/connections
+        ConnectionsController(
+            connections: self.connections, cipher: self.cipher, authenticator: authenticator,
+            verifier: ConnectionVerifier(gateway: self.gateway), catalog: self.catalog, bodyLimit: limit
+        ).addRoutes(to: router.group("api/connections"))
+
+        // /api/catalog
+        CatalogController(
+            catalog: self.catalog, connections: self.connections, repository: self.catalogRepository, authenticator: authenticator, bodyLimit: limit
+        ).addRoutes(to: router.group("api/catalog"))
+
+        // /api/sessions and /api/chat (signed in)
+        let resolver = ModelResolver(connections: self.connections, catalog: self.catalog)
+        let signedIn = RequireUserMiddleware(authenticator: authenticator)
+        SessionsController(sessions: self.sessions, messages: self.messages, connections: self.connections, resolver: resolver, bodyLimit: limit)
+            .addRoutes(to: router.group("api/sessions").add(middleware: signedIn))
+        let chat = router.group("api/chat").add(middleware: signedIn)
+        ChatReadController(
+            sessions: self.sessions, messages: self.messages, usage: self.usage, registry: self.registry,
+            contextLimits: ContextLimits(settings: self.settings, repository: self.settingsRepository), bodyLimit: limit
+        ).addRoutes(to: chat)
+        ChatController(service: self.chat, sessions: self.sessions, messages: self.messages, resolver: resolver, bodyLimit: limit)
+            .addRoutes(to: chat)
+
         return router
     }
 
@@ -114,13 +176,16 @@ public final class Backend: Sendable {
             configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port), serverName: "aichat-backend"),
             logger: self.logger
         )
-        app.addServices(ShutdownService(backend: self))
+        // Stopped in reverse order: running answers are finished or saved before the database closes.
+        app.addServices(ShutdownService(backend: self), DrainService(registry: self.registry, grace: .seconds(20)))
         return app
     }
 
     public func shutdown() async {
+        await self.registry.drain(grace: .zero)
         await self.database.close()
         await self.hasher.shutdown()
+        try? await self.httpClient.shutdown()
     }
 }
 
@@ -131,6 +196,17 @@ struct ShutdownService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await self.backend.shutdown()
+    }
+}
+
+/// On graceful shutdown, lets running answers finish for a while, then stops and saves the rest.
+struct DrainService: Service {
+    let registry: GenerationRegistry
+    let grace: Duration
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await self.registry.drain(grace: self.grace)
     }
 }
 

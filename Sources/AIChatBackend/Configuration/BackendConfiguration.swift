@@ -43,6 +43,12 @@ public struct BackendConfiguration: Sendable {
     public var loginMaxFailures: Int
     public var loginWindowSeconds: Int
     public var bcryptCost: Int
+    /// Seconds a fetched model list stays fresh (`MODELS_TTL_S`).
+    public var modelsTTLSeconds: Int
+    /// Bearer token for `system_oauth` connections (`SYSTEM_OAUTH_TOKEN`).
+    public var systemOAuthToken: String?
+    /// Bearer token for Azure connections using Microsoft Entra ID (`AZURE_ACCESS_TOKEN`).
+    public var azureAccessToken: String?
     /// Raw environment, for the per-key fallbacks of system settings.
     public var env: EnvironmentValues
 
@@ -80,6 +86,9 @@ public struct BackendConfiguration: Sendable {
         self.loginMaxFailures = try env.integer("LOGIN_MAX_FAILURES", default: 10, range: 1...10_000)
         self.loginWindowSeconds = try env.integer("LOGIN_WINDOW_SECONDS", default: 900, range: 1...86_400)
         self.bcryptCost = try env.integer("BCRYPT_COST", default: 12, range: 4...16)
+        self.modelsTTLSeconds = try env.integer("MODELS_TTL_S", default: 120, range: 0...604_800)
+        self.systemOAuthToken = env.string("SYSTEM_OAUTH_TOKEN")
+        self.azureAccessToken = env.string("AZURE_ACCESS_TOKEN")
         for name in SystemSettingKey.allCases.compactMap(\.environmentFallback) {
             _ = try SystemSettingKey.validateEnvironment(name, env: env)
         }

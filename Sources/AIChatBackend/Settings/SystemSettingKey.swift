@@ -22,6 +22,9 @@ public enum SystemSettingKey: String, CaseIterable, Sendable {
     case streamDeltaChunkSize = "stream_delta_chunk_size"
     case openaiReasoningEffort = "openai_reasoning_effort"
     case ollamaThink = "ollama_think"
+    /// Whether personal connections may reach loopback, private and link-local addresses (cloud metadata
+    /// endpoints stay refused either way).
+    case personalConnectionsAllowPrivate = "personal_connections_allow_private"
 
     public enum Kind: Sendable {
         /// A flag; `defaultValue` is used when nothing is stored or set.
@@ -51,6 +54,7 @@ public enum SystemSettingKey: String, CaseIterable, Sendable {
             case .streamDeltaChunkSize: .integer(range: 1...100, defaultValue: 1)
             case .openaiReasoningEffort: .choice(values: ["", "low", "medium", "high"], defaultValue: "")
             case .ollamaThink: .bool(defaultValue: false)
+            case .personalConnectionsAllowPrivate: .bool(defaultValue: false)
         }
     }
 

@@ -1,3 +1,4 @@
+import AIChatCore
 import SQLKit
 
 /// Every schema step, in order. Never edit a released step; add a new one.
@@ -6,6 +7,7 @@ public enum Migrations {
         Migration(version: 1, name: "original_schema", apply: createOriginalSchema),
         Migration(version: 2, name: "original_optional_columns", apply: addOriginalOptionalColumns),
         Migration(version: 3, name: "token_versions_and_user_settings", apply: addTokenVersionsAndUserSettings),
+        Migration(version: 4, name: "chat_core", apply: addChatCore),
     ]
 
     /// Column types per flavor. SQLite keeps the original's declarations (so a file the original created is
@@ -180,5 +182,41 @@ public enum Migrations {
             )
             """
         ).run()
+    }
+
+    /// Model overrides in their own table (a catalog refresh never touches them), message state for stopped and
+    /// regenerated answers and stored images, and per-session system prompts.
+    static func addChatCore(_ sql: any SQLDatabase, _ flavor: SQLFlavor) async throws {
+        let t = Types(flavor)
+        try await sql.raw(
+            """
+            CREATE TABLE IF NOT EXISTS "model_overrides" (
+                "connectionId" \(unsafeRaw: t.integer) NOT NULL,
+                "rawId" TEXT NOT NULL,
+                "tagsJson" TEXT,
+                "capabilitiesJson" TEXT,
+                "updatedAt" \(unsafeRaw: t.datetime) NOT NULL,
+                PRIMARY KEY ("connectionId", "rawId"),
+                CONSTRAINT "model_overrides_connectionId_fkey" FOREIGN KEY ("connectionId") REFERENCES "connections" ("id") ON DELETE CASCADE ON UPDATE CASCADE
+            )
+            """
+        ).run()
+        // The original kept admin tag edits in its cache table; carry rows whose tags differ from their connection's.
+        try await sql.raw(
+            """
+            INSERT INTO "model_overrides" ("connectionId", "rawId", "tagsJson", "updatedAt")
+            SELECT mc."connectionId", mc."rawId", mc."tagsJson", \(bind: Timestamp.now().milliseconds)
+            FROM "model_catalog" mc JOIN "connections" c ON c."id" = mc."connectionId"
+            WHERE mc."tagsJson" <> c."tagsJson"
+            ON CONFLICT ("connectionId", "rawId") DO NOTHING
+            """
+        ).run()
+        try await SchemaInspector.addColumn("status", definition: "TEXT", to: "messages", in: sql, flavor: flavor)
+        try await SchemaInspector.addColumn("imagesJson", definition: "TEXT", to: "messages", in: sql, flavor: flavor)
+        try await SchemaInspector.addColumn("parentId", definition: t.integer, to: "messages", in: sql, flavor: flavor)
+        try await SchemaInspector.addColumn("model", definition: "TEXT", to: "messages", in: sql, flavor: flavor)
+        try await SchemaInspector.addColumn("systemPrompt", definition: "TEXT", to: "chat_sessions", in: sql, flavor: flavor)
+        try await sql.raw(#"CREATE INDEX IF NOT EXISTS "messages_parentId_idx" ON "messages"("parentId")"#).run()
+        try await sql.raw(#"CREATE INDEX IF NOT EXISTS "connections_ownerUserId_idx" ON "connections"("ownerUserId")"#).run()
     }
 }

@@ -1,0 +1,261 @@
+import AIChatCore
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Write-side chat endpoints: send (stream or JSON), regenerate, edit and resend, stateless generate.
+struct ChatController {
+    let service: ChatService
+    let sessions: any SessionRepository
+    let messages: any MessageRepository
+    let resolver: ModelResolver
+    let bodyLimit: Int
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post("stream", use: self.stream)
+        group.post("completion", use: self.completion)
+        group.post("regenerate", use: self.regenerate)
+        group.post("edit", use: self.edit)
+        group.post("generate", use: self.generate)
+    }
+
+    static let defaultTitles: Set<String> = ["", "New Chat", "新的对话", "新对话"]
+
+    /// A title from the first message: code blocks and images removed, Markdown markers stripped, one line,
+    /// at most 30 characters.
+    static func title(from text: String) -> String {
+        var lines: [String] = []
+        var inCode = false
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if raw.trimmingCharacters(in: .whitespaces).hasPrefix("```") {
+                inCode.toggle()
+                continue
+            }
+            if inCode { continue }
+            var line = raw.replacingOccurrences(of: #"!\[[^\]]*\]\([^)]*\)"#, with: "", options: .regularExpression)
+            line = line.replacingOccurrences(of: #"^[\s#>*\-]+"#, with: "", options: .regularExpression)
+            if !line.isEmpty { lines.append(line) }
+        }
+        let joined = lines.joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(joined.prefix(30))
+    }
+
+    struct Prepared {
+        let plan: GenerationPlan
+        let replay: [ByteBuffer]?
+        let running: GenerationJob?
+    }
+
+    /// Stores the user message (once per `clientMessageId`) and decides between attaching to a running answer,
+    /// replaying a finished one, or starting a new one.
+    func prepare(_ body: ChatRequestBody, user: User) async throws -> Prepared {
+        guard let session = try await self.sessions.find(id: body.sessionId, userId: user.id) else {
+            throw APIError.notFound("Chat session not found")
+        }
+        let connection = try await self.service.usableConnection(for: session, user: user)
+        if let job = self.service.registry.job(sessionId: session.id) {
+            if let id = body.clientMessageId, job.clientMessageId == id {
+                return Prepared(plan: self.plan(body, user: user, session: session, connection: connection, message: nil), replay: nil, running: job)
+            }
+            throw APIError.conflict("An answer is still being generated in this session; stop it first")
+        }
+        let (message, created) = try await self.messages.insertUser(
+            sessionId: session.id, content: body.content, clientMessageId: body.clientMessageId, images: body.images
+        )
+        if !created, let answer = try await self.messages.latestAnswer(sessionId: session.id, parentId: message.id) {
+            return Prepared(
+                plan: self.plan(body, user: user, session: session, connection: connection, message: message),
+                replay: Self.replay(userMessage: message, answer: answer), running: nil
+            )
+        }
+        if created, Self.defaultTitles.contains(session.title.trimmingCharacters(in: .whitespaces)) {
+            let title = Self.title(from: body.content)
+            if !title.isEmpty { _ = try? await self.sessions.update(id: session.id, userId: user.id, SessionChanges(title: title)) }
+        }
+        return Prepared(plan: self.plan(body, user: user, session: session, connection: connection, message: message), replay: nil, running: nil)
+    }
+
+    func plan(_ body: ChatRequestBody, user: User, session: ChatSession, connection: Connection, message: ChatMessageRecord?) -> GenerationPlan {
+        GenerationPlan(
+            user: user, session: session, connection: connection,
+            userMessage: message
+                ?? ChatMessageRecord(
+                    id: 0, sessionId: session.id, role: .user, content: body.content, clientMessageId: body.clientMessageId, reasoning: nil,
+                    reasoningDurationSeconds: nil, createdAt: .now(), status: nil, images: [], parentId: nil, model: nil
+                ),
+            reasoningEnabled: body.reasoningEnabled, reasoningEffort: body.reasoningEffort, ollamaThink: body.ollamaThink,
+            saveReasoning: body.saveReasoning
+        )
+    }
+
+    /// A stored answer in the stream format.
+    static func replay(userMessage: ChatMessageRecord, answer: ChatMessageRecord) -> [ByteBuffer] {
+        var frames = [SSEFrame.start(messageId: userMessage.id)]
+        if let reasoning = answer.reasoning, !reasoning.isEmpty {
+            frames.append(SSEFrame.reasoning(reasoning))
+            frames.append(SSEFrame.reasoningDone(duration: answer.reasoningDurationSeconds ?? 0))
+        }
+        if !answer.content.isEmpty { frames.append(SSEFrame.content(answer.content)) }
+        if answer.status == .stopped { frames.append(SSEFrame.stop(reason: "cancelled")) }
+        frames.append(SSEFrame.event(["type": .string("complete"), "assistantMessageId": .number(Double(answer.id))]))
+        return frames
+    }
+
+    func job(for prepared: Prepared) throws -> GenerationJob {
+        if let running = prepared.running { return running }
+        return try self.service.start(prepared.plan)
+    }
+
+    @Sendable func stream(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let user = try context.requireUser()
+        let body = try ChatRequestBody(try await request.jsonObject(limit: self.bodyLimit))
+        let prepared = try await self.prepare(body, user: user)
+        if let replay = prepared.replay { return ChatStreamResponse.replay(replay) }
+        return ChatStreamResponse.make(job: try self.job(for: prepared), request: request, registry: self.service.registry)
+    }
+
+    struct CompletionResult: Encodable, Sendable {
+        let content: String
+        let reasoning: String?
+        let usage: UsageJSON?
+        let messageId: Int
+        let assistantMessageId: Int?
+    }
+
+    struct UsageJSON: Encodable, Sendable {
+        let prompt_tokens: Int
+        let completion_tokens: Int
+        let total_tokens: Int
+    }
+
+    /// Like `/stream`, but waits for the whole answer and returns it as JSON (502 when the provider failed).
+    @Sendable func completion(_ request: Request, context: AppRequestContext) async throws -> Envelope<CompletionResult> {
+        var request = request
+        let user = try context.requireUser()
+        let body = try ChatRequestBody(try await request.jsonObject(limit: self.bodyLimit))
+        let prepared = try await self.prepare(body, user: user)
+        var userMessageId = prepared.plan.userMessage.id
+        if prepared.replay == nil {
+            let job = try self.job(for: prepared)
+            userMessageId = job.userMessageId
+            await job.wait()
+            if let error = job.errorMessage, try await self.messages.latestAnswer(sessionId: job.sessionId, parentId: userMessageId) == nil {
+                throw APIError(.badGateway, error)
+            }
+        }
+        let answer = try await self.messages.latestAnswer(sessionId: prepared.plan.session.id, parentId: userMessageId)
+        return Envelope(
+            CompletionResult(
+                content: answer?.content ?? "", reasoning: answer?.reasoning, usage: nil, messageId: userMessageId, assistantMessageId: answer?.id
+            )
+        )
+    }
+
+    /// Generates a new version of an answer (the old one stays as a sibling). `messageId` may name the answer or
+    /// the user message it answers.
+    @Sendable func regenerate(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let user = try context.requireUser()
+        let body = try await request.jsonObject(limit: self.bodyLimit)
+        let sessionId = try body.integer("sessionId", in: 1...Int.max)
+        let messageId = try body.integer("messageId", in: 1...Int.max)
+        guard let session = try await self.sessions.find(id: sessionId, userId: user.id) else { throw APIError.notFound("Chat session not found") }
+        guard let message = try await self.messages.find(id: messageId, sessionId: session.id) else { throw APIError.notFound("Message not found") }
+        let question: ChatMessageRecord
+        if message.role == .user {
+            question = message
+        } else if let parentId = message.parentId, let parent = try await self.messages.find(id: parentId, sessionId: session.id) {
+            question = parent
+        } else if let earlier = try await self.messages.before(sessionId: session.id, beforeId: message.id, limit: 50).last(where: { $0.role == .user }) {
+            question = earlier
+        } else {
+            throw APIError.notFound("No corresponding user message found")
+        }
+        let connection = try await self.service.usableConnection(for: session, user: user)
+        if self.service.registry.job(sessionId: session.id) != nil {
+            throw APIError.conflict("An answer is still being generated in this session; stop it first")
+        }
+        let plan = GenerationPlan(
+            user: user, session: session, connection: connection, userMessage: question,
+            reasoningEnabled: try body.optionalBool("reasoningEnabled"), reasoningEffort: try body.optionalChoice("reasoningEffort", as: ReasoningEffort.self),
+            ollamaThink: try body.optionalBool("ollamaThink"), saveReasoning: try body.optionalBool("saveReasoning")
+        )
+        return ChatStreamResponse.make(job: try self.service.start(plan), request: request, registry: self.service.registry)
+    }
+
+    /// Replaces a user message's text, removes everything after it, and answers it again.
+    @Sendable func edit(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let user = try context.requireUser()
+        let body = try await request.jsonObject(limit: self.bodyLimit)
+        let sessionId = try body.integer("sessionId", in: 1...Int.max)
+        let messageId = try body.integer("messageId", in: 1...Int.max)
+        let content = try body.string("content", minLength: 1, maxLength: ChatRequestBody.maxContentLength)
+        guard let session = try await self.sessions.find(id: sessionId, userId: user.id) else { throw APIError.notFound("Chat session not found") }
+        let connection = try await self.service.usableConnection(for: session, user: user)
+        if self.service.registry.job(sessionId: session.id) != nil {
+            throw APIError.conflict("An answer is still being generated in this session; stop it first")
+        }
+        guard let message = try await self.messages.rewrite(userMessageId: messageId, sessionId: session.id, content: content) else {
+            throw APIError.notFound("Message not found")
+        }
+        let plan = GenerationPlan(
+            user: user, session: session, connection: connection, userMessage: message, reasoningEnabled: try body.optionalBool("reasoningEnabled"),
+            reasoningEffort: try body.optionalChoice("reasoningEffort", as: ReasoningEffort.self), ollamaThink: try body.optionalBool("ollamaThink"),
+            saveReasoning: try body.optionalBool("saveReasoning")
+        )
+        return ChatStreamResponse.make(job: try self.service.start(plan), request: request, registry: self.service.registry)
+    }
+
+    /// One prompt, no session: the provider's own answer body is returned as it came (status included).
+    @Sendable func generate(_ request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let user = try context.requireUser()
+        let body = try await request.jsonObject(limit: self.bodyLimit)
+        let prompt = try body.string("prompt", minLength: 1, maxLength: ChatRequestBody.maxContentLength)
+        let connectionId = try body.optionalInteger("connectionId", in: 1...Int.max)
+        let modelId = try body.optionalString("modelId", minLength: 1, maxLength: 512)
+        let stream = try body.optionalBool("stream") ?? false
+        guard connectionId != nil || modelId != nil else { throw APIError.badRequest("connectionId or modelId required") }
+        let connection: Connection
+        let model: String
+        do {
+            (connection, model) = try await self.resolver.resolve(user: user, modelId: modelId, connectionId: connectionId, rawId: connectionId != nil ? modelId : nil)
+        } catch let error as APIError where error.status == .badRequest {
+            throw APIError.notFound(connectionId != nil ? "Connection not found" : "Model not found")
+        }
+        let gateway = self.service.gateway
+        let endpoint: ProviderEndpoint
+        let providerRequest: ProviderHTTPRequest
+        do {
+            endpoint = try gateway.endpoint(for: connection)
+            providerRequest = try ProviderRequestBuilder(endpoint).chat(
+                [ChatMessage(role: .user, text: prompt)], options: GenerationOptions(model: model), stream: stream
+            )
+        } catch let failure as ProviderFailure {
+            throw APIError.badRequest(failure.publicMessage)
+        } catch let error as ProviderError {
+            throw APIError.badRequest(error.publicMessage)
+        }
+        let timeout = try await self.service.settings.current().int(.providerTimeoutMs)
+        let secrets = [endpoint.apiKey, endpoint.systemOAuthToken, endpoint.azureAccessToken].compactMap { $0 }
+        let response: HTTPClientResponse
+        do {
+            response = try await gateway.execute(providerRequest, guarded: !connection.isSystem, timeout: .milliseconds(timeout), secrets: secrets)
+        } catch let failure as ProviderFailure {
+            throw APIError(.badGateway, failure.publicMessage)
+        }
+        let contentType = response.headers.first(name: "content-type") ?? "application/json"
+        let upstream = response.body
+        return Response(
+            status: .init(code: Int(response.status.code)),
+            headers: [.contentType: contentType, .cacheControl: "no-cache, no-transform"],
+            body: ResponseBody { writer in
+                for try await chunk in upstream { try await writer.write(chunk) }
+                try await writer.finish(nil)
+            }
+        )
+    }
+}

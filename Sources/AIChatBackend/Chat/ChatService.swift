@@ -1,0 +1,350 @@
+import AIChatCore
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+
+/// What one answer is generated from, decided before the job starts.
+struct GenerationPlan: Sendable {
+    var user: User
+    var session: ChatSession
+    var connection: Connection
+    var userMessage: ChatMessageRecord
+    var reasoningEnabled: Bool?
+    var reasoningEffort: ReasoningEffort?
+    var ollamaThink: Bool?
+    var saveReasoning: Bool?
+}
+
+/// Runs answers as server-side jobs: history and budget, the provider stream, reasoning and usage accounting,
+/// persistence, stop, timeouts and errors.
+final class ChatService: Sendable {
+    let sessions: any SessionRepository
+    let messages: any MessageRepository
+    let connections: any ConnectionRepository
+    let gateway: ProviderGateway
+    let settings: SystemSettingsService
+    let contextLimits: ContextLimits
+    let registry: GenerationRegistry
+    let logger: Logger
+
+    init(
+        sessions: any SessionRepository, messages: any MessageRepository, connections: any ConnectionRepository, gateway: ProviderGateway,
+        settings: SystemSettingsService, contextLimits: ContextLimits, registry: GenerationRegistry, logger: Logger
+    ) {
+        self.sessions = sessions
+        self.messages = messages
+        self.connections = connections
+        self.gateway = gateway
+        self.settings = settings
+        self.contextLimits = contextLimits
+        self.registry = registry
+        self.logger = logger
+    }
+
+    /// The session's connection when it is still usable by its owner.
+    func usableConnection(for session: ChatSession, user: User) async throws -> Connection {
+        guard let id = session.connectionId, let model = session.modelRawId, !model.isEmpty,
+            let connection = try await self.connections.find(id: id, in: .visible(to: user.id))
+        else { throw APIError.badRequest("Session model not selected") }
+        guard connection.enable else { throw APIError.badRequest("The session's connection is disabled") }
+        return connection
+    }
+
+    /// Starts a job for `plan`, or returns the job already running in that session.
+    func start(_ plan: GenerationPlan) throws -> GenerationJob {
+        let job = GenerationJob(
+            sessionId: plan.session.id, userId: plan.user.id, userMessageId: plan.userMessage.id, clientMessageId: plan.userMessage.clientMessageId
+        )
+        guard let registered = self.registry.register(job) else {
+            throw APIError(.serviceUnavailable, "The server is restarting; try again in a moment")
+        }
+        guard registered === job else { return registered }
+        let task = Task {
+            await self.run(plan, job: job)
+        }
+        job.setRunner(task)
+        return job
+    }
+
+    /// Why a running answer ended early.
+    enum Interruption: Sendable {
+        case idle
+        case overall
+    }
+
+    private func run(_ plan: GenerationPlan, job: GenerationJob) async {
+        let interruption = Mutex<Interruption?>(nil)
+        let lastActivity = Mutex(ContinuousClock.now)
+        var accumulator = AnswerAccumulator()
+        var settings: SystemSettings?
+        var splitter = ReasoningSplitter.passThrough
+        var promptTokens = 0
+        var limit = 0
+        let heartbeat = Task {
+            let interval = (try? await self.settings.current().int(.sseHeartbeatIntervalMs)) ?? 15_000
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(max(1000, interval)))
+                if Task.isCancelled { break }
+                job.broadcast(SSEFrame.ping)
+            }
+        }
+        defer { heartbeat.cancel() }
+        do {
+            let current = try await self.settings.current()
+            settings = current
+            limit = try await self.contextLimits.limit(for: plan.user, session: plan.session)
+            let (messages, prompt) = try await self.conversation(plan, limit: limit)
+            promptTokens = prompt
+            job.emit(SSEFrame.start(messageId: plan.userMessage.id), as: .opening)
+            if current.bool(.usageEmit), !current.bool(.usageProviderOnly) {
+                job.emit(
+                    SSEFrame.usage(UsageFigures(promptTokens: prompt, totalTokens: prompt, contextLimit: limit, contextRemaining: max(0, limit - prompt))),
+                    as: .opening
+                )
+            }
+            let options = Self.options(plan, settings: current)
+            let endpoint = try self.gateway.endpoint(for: plan.connection)
+            let request = try ProviderRequestBuilder(endpoint).chat(messages, options: options, stream: true)
+            let watchdog = Task {
+                let idle = current.int(.providerMaxIdleMs)
+                let overall = ContinuousClock.now + .milliseconds(current.int(.providerTimeoutMs))
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    let now = ContinuousClock.now
+                    if now >= overall {
+                        interruption.withLock { $0 = .overall }
+                    } else if idle > 0, lastActivity.withLock({ $0 }).duration(to: now) > .milliseconds(idle) {
+                        interruption.withLock { $0 = .idle }
+                    }
+                    if interruption.withLock({ $0 }) != nil {
+                        job.cancelRunner()
+                        break
+                    }
+                }
+            }
+            defer { watchdog.cancel() }
+            let secrets = [endpoint.apiKey, endpoint.systemOAuthToken, endpoint.azureAccessToken].compactMap { $0 }
+            let response = try await self.gateway.executeWithRetry(
+                request, guarded: !plan.connection.isSystem, timeout: .milliseconds(current.int(.providerTimeoutMs)), secrets: secrets
+            )
+            lastActivity.withLock { $0 = .now }
+            var decoder = ProviderStreamDecoders.make(for: plan.connection.kind ?? .openai)
+            splitter = ReasoningSplitter(settings: current)
+            for try await chunk in response.body {
+                lastActivity.withLock { $0 = .now }
+                let events = try decoder.decode(chunk)
+                self.handle(events, job: job, accumulator: &accumulator, splitter: &splitter, settings: current)
+            }
+            let tail = try decoder.finish()
+            self.handle(tail, job: job, accumulator: &accumulator, splitter: &splitter, settings: current)
+            self.flush(&splitter, job: job, accumulator: &accumulator)
+            await self.persistAndClose(plan, job: job, answer: accumulator, status: nil, settings: current, promptTokens: promptTokens, limit: limit)
+        } catch {
+            self.flush(&splitter, job: job, accumulator: &accumulator)
+            let reason: String
+            var status: MessageStatus = .error
+            if job.stopRequested {
+                reason = "cancelled"
+                status = .stopped
+            } else if let interruption = interruption.withLock({ $0 }) {
+                reason = interruption == .idle ? "The AI provider stopped sending data" : "The answer took longer than the time limit"
+            } else if let failure = error as? ProviderFailure {
+                reason = failure.publicMessage
+            } else if let failure = error as? ProviderError {
+                reason = failure.publicMessage
+            } else if let apiError = error as? APIError {
+                reason = apiError.message
+            } else if error is CancellationError {
+                reason = "cancelled"
+                status = .stopped
+            } else {
+                self.logger.error("generation in session \(plan.session.id) failed: \(String(reflecting: error))")
+                reason = "The answer could not be generated"
+            }
+            if status == .stopped {
+                job.emit(SSEFrame.stop(reason: "cancelled"), as: .other)
+            }
+            await self.persistAndClose(
+                plan, job: job, answer: accumulator, status: status, settings: settings, promptTokens: promptTokens, limit: limit,
+                errorMessage: status == .error ? reason : nil
+            )
+        }
+        self.registry.remove(job)
+    }
+
+    /// The provider messages: the session's system prompt, then the history that fits the budget, then the
+    /// current turn (always kept, with its images).
+    func conversation(_ plan: GenerationPlan, limit: Int) async throws -> ([ChatMessage], Int) {
+        let history = try await self.messages.history(sessionId: plan.session.id, excluding: plan.userMessage.id, limit: 1000)
+            .filter { $0.id < plan.userMessage.id && !$0.content.isEmpty }
+        var turns = history.map { (role: $0.role, text: $0.content, images: [ImageAttachment]()) }
+        turns.append((.user, plan.userMessage.content, plan.userMessage.images.map { ImageAttachment(mime: $0.mime, base64Data: $0.data) }))
+        let systemCost = plan.session.systemPrompt.map { PromptBudget.cost(role: "system", content: $0) } ?? 0
+        let (kept, used) = PromptBudget.truncate(turns, limit: max(0, limit - systemCost), role: { $0.role.rawValue }, content: { $0.text })
+        var messages: [ChatMessage] = []
+        if let system = plan.session.systemPrompt, !system.isEmpty { messages.append(ChatMessage(role: .system, text: system)) }
+        for turn in kept {
+            let role: ChatMessage.Role = turn.role == .assistant ? .assistant : (turn.role == .system ? .system : .user)
+            messages.append(ChatMessage(role: role, text: turn.text, images: turn.images))
+        }
+        return (messages, used + systemCost)
+    }
+
+    /// Request → session → system setting precedence for the reasoning parameters.
+    static func options(_ plan: GenerationPlan, settings: SystemSettings) -> GenerationOptions {
+        let enabled = plan.reasoningEnabled ?? plan.session.reasoningEnabled ?? settings.bool(.reasoningEnabled)
+        let effort = plan.reasoningEffort ?? plan.session.reasoningEffort ?? ReasoningEffort(rawValue: settings.string(.openaiReasoningEffort))
+        let think = plan.ollamaThink ?? plan.session.ollamaThink ?? settings.bool(.ollamaThink)
+        return GenerationOptions(
+            model: plan.session.modelRawId ?? "", temperature: nil, reasoningEnabled: enabled, reasoningEffort: effort, ollamaThink: think
+        )
+    }
+
+    func handle(
+        _ events: [ProviderStreamEvent], job: GenerationJob, accumulator: inout AnswerAccumulator, splitter: inout ReasoningSplitter,
+        settings: SystemSettings
+    ) {
+        for event in events {
+            switch event {
+                case .reasoning(let text):
+                    guard settings.bool(.reasoningEnabled), !text.isEmpty else { continue }
+                    accumulator.addReasoning(text)
+                    job.emit(SSEFrame.reasoning(text), as: .reasoning(text))
+                case .content(let text):
+                    for piece in splitter.split(text) { self.emit(piece, job: job, accumulator: &accumulator) }
+                case .finish(let reason):
+                    accumulator.finishReason = reason
+                    job.emit(SSEFrame.stop(reason: reason), as: .other)
+                case .usage(let usage):
+                    guard usage.isMeaningful else { continue }
+                    accumulator.providerUsage = usage
+                    if settings.bool(.usageEmit) {
+                        job.emit(
+                            SSEFrame.usage(UsageFigures(promptTokens: usage.prompt, completionTokens: usage.completion, totalTokens: usage.total)),
+                            as: .other
+                        )
+                    }
+                case .done:
+                    accumulator.sawEnd = true
+                    job.emit(SSEFrame.end, as: .other)
+            }
+        }
+    }
+
+    func emit(_ piece: ReasoningSplitter.Piece, job: GenerationJob, accumulator: inout AnswerAccumulator) {
+        switch piece {
+            case .reasoning(let text):
+                accumulator.addReasoning(text)
+                job.emit(SSEFrame.reasoning(text), as: .reasoning(text))
+            case .content(let text):
+                accumulator.addContent(text)
+                job.emit(SSEFrame.content(text), as: .content(text))
+            case .reasoningEnded:
+                accumulator.endReasoning()
+        }
+    }
+
+    func flush(_ splitter: inout ReasoningSplitter, job: GenerationJob, accumulator: inout AnswerAccumulator) {
+        for piece in splitter.finish() { self.emit(piece, job: job, accumulator: &accumulator) }
+    }
+
+    /// Saves what was produced (also when stopped or cut off), records usage, sends the closing events and ends
+    /// every watcher's stream — in that order, so a client that reloads after the stream closed finds the answer.
+    func persistAndClose(
+        _ plan: GenerationPlan, job: GenerationJob, answer: AnswerAccumulator, status: MessageStatus?, settings: SystemSettings?,
+        promptTokens: Int, limit: Int, errorMessage: String? = nil
+    ) async {
+        let closing = Task { [messages = self.messages, logger = self.logger] in
+            var frames: [ByteBuffer] = []
+            let content = answer.content.trimmingCharacters(in: .whitespacesAndNewlines)
+            let reasoning = answer.reasoning.trimmingCharacters(in: .whitespacesAndNewlines)
+            let reasoningShown = settings?.bool(.reasoningEnabled) ?? true
+            if !reasoning.isEmpty, reasoningShown {
+                frames.append(SSEFrame.reasoningDone(duration: answer.reasoningDuration))
+            }
+            var saved: ChatMessageRecord?
+            let saveReasoning = reasoningShown && (plan.saveReasoning ?? settings?.bool(.reasoningSaveToDb) ?? true) && !reasoning.isEmpty
+            if !content.isEmpty || saveReasoning {
+                do {
+                    saved = try await messages.insertAssistant(
+                        NewAnswer(
+                            sessionId: plan.session.id, parentId: plan.userMessage.id, content: content, reasoning: saveReasoning ? reasoning : nil,
+                            reasoningDurationSeconds: saveReasoning ? answer.reasoningDuration : nil, status: status, model: plan.session.modelRawId
+                        )
+                    )
+                } catch {
+                    logger.error("could not save the answer in session \(plan.session.id): \(error)")
+                }
+            }
+            if let settings, settings.bool(.usageEmit), saved != nil || status == nil {
+                let completion = TokenEstimator.count(answer.content)
+                let provider = answer.providerUsage
+                let figures = UsageFigures(
+                    promptTokens: provider?.prompt ?? promptTokens,
+                    completionTokens: provider?.completion ?? completion,
+                    totalTokens: provider?.total ?? promptTokens + completion,
+                    contextLimit: limit,
+                    contextRemaining: max(0, limit - promptTokens)
+                )
+                if !settings.bool(.usageProviderOnly) || provider == nil {
+                    frames.append(SSEFrame.usage(figures))
+                }
+                try? await messages.insertUsage(
+                    NewUsage(
+                        sessionId: plan.session.id, messageId: saved?.id, model: plan.session.modelRawId ?? "unknown", provider: plan.connection.host,
+                        promptTokens: figures.promptTokens, completionTokens: figures.completionTokens ?? 0, totalTokens: figures.totalTokens,
+                        contextLimit: limit
+                    )
+                )
+            }
+            if let errorMessage {
+                job.errorMessage = errorMessage
+                frames.append(SSEFrame.error(errorMessage))
+            } else {
+                var fields: [String: JSONValue] = ["type": .string("complete")]
+                if let saved { fields["assistantMessageId"] = .number(Double(saved.id)) }
+                frames.append(SSEFrame.event(fields))
+            }
+            return frames
+        }
+        for frame in await closing.value { job.emit(frame, as: .other) }
+        job.finish()
+    }
+}
+
+/// What has been produced so far for one answer.
+struct AnswerAccumulator: Sendable {
+    var content = ""
+    var reasoning = ""
+    var providerUsage: ProviderUsage?
+    var finishReason: String?
+    var sawEnd = false
+    private var reasoningStarted: ContinuousClock.Instant?
+    private var reasoningEnded: ContinuousClock.Instant?
+
+    mutating func addReasoning(_ text: String) {
+        if self.reasoningStarted == nil { self.reasoningStarted = .now }
+        self.reasoning += text
+    }
+
+    mutating func addContent(_ text: String) {
+        if self.reasoningStarted != nil, self.reasoningEnded == nil, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            self.reasoningEnded = .now
+        }
+        self.content += text
+    }
+
+    mutating func endReasoning() {
+        if self.reasoningStarted != nil, self.reasoningEnded == nil { self.reasoningEnded = .now }
+    }
+
+    /// Whole seconds from the first reasoning text to its end (the closing tag or the first answer text).
+    var reasoningDuration: Int {
+        guard let start = self.reasoningStarted else { return 0 }
+        let end = self.reasoningEnded ?? .now
+        let elapsed = start.duration(to: end)
+        return Int((Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18).rounded())
+    }
+}

@@ -1,0 +1,56 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+
+/// The SSE response that carries a ``GenerationJob`` to one client.
+///
+/// Closing the connection ends only this watcher (the job keeps generating and is saved); the response ends
+/// when the job has finished and persisted its answer.
+enum ChatStreamResponse {
+    static var headers: HTTPFields {
+        [
+            .contentType: "text/event-stream; charset=utf-8",
+            .cacheControl: "no-cache, no-transform",
+            HTTPField.Name("X-Accel-Buffering")!: "no",
+            .connection: "close",
+        ]
+    }
+
+    /// `registry` is asked to wind down running answers when the server begins a graceful shutdown.
+    static func make(job: GenerationJob, request: Request, registry: GenerationRegistry) -> Response {
+        let frames = job.watch()
+        return Response(
+            status: .ok,
+            headers: Self.headers,
+            body: ResponseBody { writer in
+                do {
+                    try await withGracefulShutdownHandler {
+                        try await request.body.consumeWithCancellationOnInboundClose { _ in
+                            for await frame in frames {
+                                try await writer.write(frame)
+                            }
+                        }
+                    } onGracefulShutdown: {
+                        Task { await registry.drain(grace: .seconds(20)) }
+                    }
+                } catch is CancellationError {
+                    return
+                }
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    /// A finished answer replayed in the stream format (for a repeated request with the same `clientMessageId`).
+    static func replay(_ frames: [ByteBuffer]) -> Response {
+        Response(
+            status: .ok,
+            headers: Self.headers,
+            body: ResponseBody { writer in
+                for frame in frames { try await writer.write(frame) }
+                try await writer.finish(nil)
+            }
+        )
+    }
+}

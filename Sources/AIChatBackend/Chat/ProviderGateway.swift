@@ -1,0 +1,145 @@
+import AIChatCore
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// Why a connection could not be used, in words a user may see (never a key or a full URL).
+struct ProviderFailure: Error, CustomStringConvertible {
+    let publicMessage: String
+    /// Whether the same request may succeed later (rate limit, overload).
+    var retryable = false
+    var status: Int?
+    /// The provider's `Retry-After`, when it sent one.
+    var retryAfter: Duration?
+
+    var description: String { self.publicMessage }
+}
+
+/// Sends provider requests: SSRF checks for personal connections, no redirects, retries with back-off on
+/// 429/5xx before any byte of the answer, and provider errors turned into ``ProviderFailure``.
+struct ProviderGateway: Sendable {
+    let http: HTTPClient
+    let outbound: OutboundGuard
+    let cipher: SecretCipher
+    let settings: SystemSettingsService
+    let systemOAuthToken: String?
+    let azureAccessToken: String?
+    let logger: Logger
+
+    /// The endpoint of a stored connection, its key decrypted.
+    func endpoint(for connection: Connection) throws -> ProviderEndpoint {
+        guard let kind = connection.kind else {
+            throw ProviderFailure(publicMessage: "Unsupported provider \(connection.provider)")
+        }
+        let key: String
+        do {
+            key = try self.cipher.decrypt(connection.apiKey)
+        } catch {
+            throw ProviderFailure(publicMessage: "The stored API key cannot be decrypted (was ENCRYPTION_KEY changed?); enter the key again")
+        }
+        return ProviderEndpoint(
+            kind: kind, baseURL: connection.baseUrl, authType: connection.auth, apiKey: key.isEmpty ? nil : key,
+            extraHeaders: connection.headers, azureAPIVersion: connection.azureApiVersion, systemOAuthToken: self.systemOAuthToken,
+            azureAccessToken: self.azureAccessToken
+        )
+    }
+
+    /// Refuses internal addresses for personal connections unless an administrator allowed them.
+    func checkDestination(_ url: String, guarded: Bool) async throws {
+        guard guarded else { return }
+        let allowPrivate = try await self.settings.current().bool(.personalConnectionsAllowPrivate)
+        do {
+            try await self.outbound.check(url, allowPrivate: allowPrivate)
+        } catch let refusal as OutboundGuard.Refusal {
+            throw ProviderFailure(publicMessage: "Connection refused: \(refusal.reason)")
+        }
+    }
+
+    func makeRequest(_ request: ProviderHTTPRequest) -> HTTPClientRequest {
+        var out = HTTPClientRequest(url: request.url)
+        out.method = HTTPMethod(rawValue: request.method.rawValue)
+        for (name, value) in request.headers { out.headers.replaceOrAdd(name: name, value: value) }
+        if request.method == .post { out.body = .bytes(ByteBuffer(data: request.body)) }
+        return out
+    }
+
+    /// Executes once and returns the response when it is a success; provider errors become failures.
+    func execute(_ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String]) async throws -> HTTPClientResponse {
+        try await self.checkDestination(request.url, guarded: guarded)
+        let response: HTTPClientResponse
+        do {
+            response = try await self.http.execute(self.makeRequest(request), timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            throw ProviderFailure(publicMessage: "The AI provider did not answer in time", retryable: true)
+        } catch {
+            self.logger.notice("provider request failed: \(request.description): \(error)")
+            throw ProviderFailure(publicMessage: "Could not reach the AI provider (\(Self.networkReason(error)))", retryable: true)
+        }
+        guard (200..<300).contains(Int(response.status.code)) else {
+            let body = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+            let failure = ProviderError.upstream(status: Int(response.status.code), message: Self.errorMessage(in: body))
+            throw ProviderFailure(
+                publicMessage: failure.publicMessage(redacting: secrets), retryable: failure.isRetryable, status: Int(response.status.code),
+                retryAfter: response.headers.first(name: "retry-after").flatMap(Self.retryAfter)
+            )
+        }
+        return response
+    }
+
+    /// ``execute`` with up to `retries` retries of retryable failures, waiting per `Retry-After` (capped) or
+    /// with exponential back-off; `onWait` runs before each wait (the stream sends keep-alives meanwhile).
+    func executeWithRetry(
+        _ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String], retries: Int = 2
+    ) async throws -> HTTPClientResponse {
+        var attempt = 0
+        while true {
+            do {
+                return try await self.execute(request, guarded: guarded, timeout: timeout, secrets: secrets)
+            } catch let failure as ProviderFailure where failure.retryable && attempt < retries {
+                attempt += 1
+                let backoff = failure.status == 429 ? Duration.seconds(2 * attempt) : Duration.milliseconds(500 * (1 << attempt))
+                let wait = min(failure.retryAfter ?? backoff, Self.longestRetryWait)
+                self.logger.info("provider answered \(failure.status.map(String.init) ?? "no response"); retry \(attempt) in \(wait)")
+                try await Task.sleep(for: wait)
+            }
+        }
+    }
+
+    static let longestRetryWait = Duration.seconds(30)
+
+    /// `Retry-After` in seconds or as an HTTP date.
+    static func retryAfter(_ value: String) -> Duration? {
+        if let seconds = Double(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 { return .milliseconds(Int64(seconds * 1000)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
+    }
+
+    /// The message inside a provider's error body (`error.message`, `error`, `message`, `detail`), or the text.
+    static func errorMessage(in body: String) -> String {
+        if let data = body.data(using: .utf8), case .object(let fields)? = try? JSONValue.parse(data) {
+            if case .object(let error)? = fields["error"], case .string(let message)? = error["message"] { return message }
+            if case .string(let message)? = fields["error"] { return message }
+            if case .string(let message)? = fields["message"] { return message }
+            if case .string(let message)? = fields["detail"] { return message }
+        }
+        return String(body.prefix(300))
+    }
+
+    static func networkReason(_ error: any Error) -> String {
+        let text = String(describing: error).lowercased()
+        if text.contains("refused") { return "connection refused" }
+        if text.contains("resolve") || text.contains("dns") || text.contains("nodename") { return "host not found" }
+        if text.contains("tls") || text.contains("ssl") || text.contains("certificate") { return "TLS error" }
+        if text.contains("reset") || text.contains("closed") { return "connection closed" }
+        return "network error"
+    }
+}

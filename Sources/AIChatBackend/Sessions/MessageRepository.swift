@@ -1,0 +1,235 @@
+import AIChatCore
+import Foundation
+import SQLKit
+
+/// Storage of messages and usage rows. Callers check session ownership first; every query here is also bound
+/// to the session id, so an id from another session is never returned.
+public protocol MessageRepository: Sendable {
+    /// One page of a session's messages, page 1 being the newest; each page is in chronological order.
+    func page(sessionId: Int, page: Int, limit: Int) async throws -> Page<ChatMessageRecord>
+    /// Up to `limit` messages older than `beforeId`, in chronological order.
+    func before(sessionId: Int, beforeId: Int, limit: Int) async throws -> [ChatMessageRecord]
+    func find(id: Int, sessionId: Int) async throws -> ChatMessageRecord?
+    func findUser(sessionId: Int, clientMessageId: String) async throws -> ChatMessageRecord?
+    /// Inserts a user message; with a `clientMessageId` that already exists, returns the existing one unchanged.
+    func insertUser(sessionId: Int, content: String, clientMessageId: String?, images: [StoredImage]) async throws -> (ChatMessageRecord, created: Bool)
+    func insertAssistant(_ answer: NewAnswer) async throws -> ChatMessageRecord
+    /// The newest answer to a user message, if any.
+    func latestAnswer(sessionId: Int, parentId: Int) async throws -> ChatMessageRecord?
+    /// The conversation as the model sees it: user messages and the newest version of each answer, oldest first,
+    /// at most the newest `limit`, without `excluding`.
+    func history(sessionId: Int, excluding: Int?, limit: Int) async throws -> [ChatMessageRecord]
+    /// Replaces a user message's text and removes everything said after it (edit and resend).
+    func rewrite(userMessageId: Int, sessionId: Int, content: String) async throws -> ChatMessageRecord?
+    func insertUsage(_ usage: NewUsage) async throws
+}
+
+public struct NewAnswer: Sendable {
+    var sessionId: Int
+    var parentId: Int?
+    var content: String
+    var reasoning: String?
+    var reasoningDurationSeconds: Int?
+    var status: MessageStatus?
+    var model: String?
+}
+
+public struct NewUsage: Sendable {
+    var sessionId: Int
+    var messageId: Int?
+    var model: String
+    var provider: String?
+    var promptTokens: Int
+    var completionTokens: Int
+    var totalTokens: Int
+    var contextLimit: Int?
+}
+
+public struct SQLMessageRepository: MessageRepository {
+    let database: any AppDatabase
+
+    public init(database: any AppDatabase) {
+        self.database = database
+    }
+
+    static let columns = """
+        m."id", m."sessionId", m."role", m."content", m."clientMessageId", m."reasoning", m."reasoningDurationSeconds", m."createdAt",
+        m."status", m."imagesJson", m."parentId", m."model"
+        """
+
+    static func decode(_ row: any SQLRow) throws -> ChatMessageRecord {
+        let imagesJson = try row.optionalString("imagesJson")
+        let images = imagesJson.flatMap { try? JSONDecoder().decode([StoredImage].self, from: Data($0.utf8)) } ?? []
+        return ChatMessageRecord(
+            id: try row.int("id"),
+            sessionId: try row.int("sessionId"),
+            role: MessageRole(rawValue: try row.string("role")) ?? .user,
+            content: try row.string("content"),
+            clientMessageId: try row.optionalString("clientMessageId"),
+            reasoning: try row.optionalString("reasoning"),
+            reasoningDurationSeconds: try row.optionalInt("reasoningDurationSeconds"),
+            createdAt: try row.timestamp("createdAt"),
+            status: try row.optionalString("status").flatMap(MessageStatus.init(rawValue:)),
+            images: images,
+            parentId: try row.optionalInt("parentId"),
+            model: try row.optionalString("model")
+        )
+    }
+
+    public func page(sessionId: Int, page: Int, limit: Int) async throws -> Page<ChatMessageRecord> {
+        try await self.database.read { sql in
+            let total = try await sql.raw("SELECT COUNT(*) AS \"n\" FROM \"messages\" WHERE \"sessionId\" = \(bind: sessionId)").first()?.int("n") ?? 0
+            let rows = try await sql.raw(
+                """
+                SELECT \(unsafeRaw: Self.columns) FROM "messages" m WHERE m."sessionId" = \(bind: sessionId)
+                ORDER BY m."id" DESC LIMIT \(bind: limit) OFFSET \(bind: (page - 1) * limit)
+                """
+            ).all()
+            return Page(items: try rows.map(Self.decode).reversed(), total: total)
+        }
+    }
+
+    public func before(sessionId: Int, beforeId: Int, limit: Int) async throws -> [ChatMessageRecord] {
+        try await self.database.read { sql in
+            try await sql.raw(
+                """
+                SELECT \(unsafeRaw: Self.columns) FROM "messages" m WHERE m."sessionId" = \(bind: sessionId) AND m."id" < \(bind: beforeId)
+                ORDER BY m."id" DESC LIMIT \(bind: limit)
+                """
+            ).all().map(Self.decode).reversed()
+        }
+    }
+
+    public func find(id: Int, sessionId: Int) async throws -> ChatMessageRecord? {
+        try await self.database.read { sql in
+            try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM \"messages\" m WHERE m.\"id\" = \(bind: id) AND m.\"sessionId\" = \(bind: sessionId)")
+                .first().map(Self.decode)
+        }
+    }
+
+    public func findUser(sessionId: Int, clientMessageId: String) async throws -> ChatMessageRecord? {
+        try await self.database.read { sql in
+            try await sql.raw(
+                """
+                SELECT \(unsafeRaw: Self.columns) FROM "messages" m
+                WHERE m."sessionId" = \(bind: sessionId) AND m."clientMessageId" = \(bind: clientMessageId) AND m."role" = 'user'
+                """
+            ).first().map(Self.decode)
+        }
+    }
+
+    static func encodeImages(_ images: [StoredImage]) -> String? {
+        images.isEmpty ? nil : String(decoding: (try? JSONEncoder().encode(images)) ?? Data(), as: UTF8.self)
+    }
+
+    public func insertUser(sessionId: Int, content: String, clientMessageId: String?, images: [StoredImage]) async throws -> (ChatMessageRecord, created: Bool) {
+        let now = Timestamp.now()
+        return try await self.database.write { sql in
+            if let clientMessageId,
+                let existing = try await sql.raw(
+                    """
+                    SELECT \(unsafeRaw: Self.columns) FROM "messages" m
+                    WHERE m."sessionId" = \(bind: sessionId) AND m."clientMessageId" = \(bind: clientMessageId)
+                    """
+                ).first()
+            {
+                return (try Self.decode(existing), false)
+            }
+            guard
+                let row = try await sql.raw(
+                    """
+                    INSERT INTO "messages" ("sessionId", "role", "content", "clientMessageId", "createdAt", "imagesJson")
+                    VALUES (\(bind: sessionId), 'user', \(bind: content), \(bind: clientMessageId), \(bind: now.milliseconds),
+                        \(bind: Self.encodeImages(images)))
+                    RETURNING "id"
+                    """
+                ).first()
+            else { throw DatabaseError("insert into messages returned no id") }
+            let message = ChatMessageRecord(
+                id: try row.int("id"), sessionId: sessionId, role: .user, content: content, clientMessageId: clientMessageId, reasoning: nil,
+                reasoningDurationSeconds: nil, createdAt: now, status: nil, images: images, parentId: nil, model: nil
+            )
+            return (message, true)
+        }
+    }
+
+    public func insertAssistant(_ answer: NewAnswer) async throws -> ChatMessageRecord {
+        let now = Timestamp.now()
+        return try await self.database.write { sql in
+            guard
+                let row = try await sql.raw(
+                    """
+                    INSERT INTO "messages" ("sessionId", "role", "content", "reasoning", "reasoningDurationSeconds", "createdAt", "status",
+                        "parentId", "model")
+                    VALUES (\(bind: answer.sessionId), 'assistant', \(bind: answer.content), \(bind: answer.reasoning),
+                        \(bind: answer.reasoningDurationSeconds), \(bind: now.milliseconds), \(bind: answer.status?.rawValue), \(bind: answer.parentId),
+                        \(bind: answer.model))
+                    RETURNING "id"
+                    """
+                ).first()
+            else { throw DatabaseError("insert into messages returned no id") }
+            return ChatMessageRecord(
+                id: try row.int("id"), sessionId: answer.sessionId, role: .assistant, content: answer.content, clientMessageId: nil,
+                reasoning: answer.reasoning, reasoningDurationSeconds: answer.reasoningDurationSeconds, createdAt: now, status: answer.status,
+                images: [], parentId: answer.parentId, model: answer.model
+            )
+        }
+    }
+
+    public func latestAnswer(sessionId: Int, parentId: Int) async throws -> ChatMessageRecord? {
+        try await self.database.read { sql in
+            try await sql.raw(
+                """
+                SELECT \(unsafeRaw: Self.columns) FROM "messages" m
+                WHERE m."sessionId" = \(bind: sessionId) AND m."parentId" = \(bind: parentId) AND m."role" = 'assistant'
+                ORDER BY m."id" DESC LIMIT 1
+                """
+            ).first().map(Self.decode)
+        }
+    }
+
+    public func history(sessionId: Int, excluding: Int?, limit: Int) async throws -> [ChatMessageRecord] {
+        try await self.database.read { sql in
+            try await sql.raw(
+                """
+                SELECT \(unsafeRaw: Self.columns) FROM "messages" m
+                WHERE m."sessionId" = \(bind: sessionId) AND m."id" <> \(bind: excluding ?? 0)
+                    AND (m."role" <> 'assistant' OR m."parentId" IS NULL
+                        OR m."id" = (SELECT MAX(v."id") FROM "messages" v WHERE v."parentId" = m."parentId" AND v."role" = 'assistant'))
+                ORDER BY m."id" DESC LIMIT \(bind: limit)
+                """
+            ).all().map(Self.decode).reversed()
+        }
+    }
+
+    public func rewrite(userMessageId: Int, sessionId: Int, content: String) async throws -> ChatMessageRecord? {
+        try await self.database.write { sql in
+            guard
+                let row = try await sql.raw(
+                    """
+                    SELECT \(unsafeRaw: Self.columns) FROM "messages" m
+                    WHERE m."id" = \(bind: userMessageId) AND m."sessionId" = \(bind: sessionId) AND m."role" = 'user'
+                    """
+                ).first()
+            else { return nil }
+            var message = try Self.decode(row)
+            try await sql.raw("DELETE FROM \"messages\" WHERE \"sessionId\" = \(bind: sessionId) AND \"id\" > \(bind: userMessageId)").run()
+            try await sql.raw("UPDATE \"messages\" SET \"content\" = \(bind: content) WHERE \"id\" = \(bind: userMessageId)").run()
+            message.content = content
+            return message
+        }
+    }
+
+    public func insertUsage(_ usage: NewUsage) async throws {
+        try await self.database.write { sql in
+            try await sql.raw(
+                """
+                INSERT INTO "usage_metrics" ("sessionId", "messageId", "model", "provider", "promptTokens", "completionTokens", "totalTokens",
+                    "contextLimit", "createdAt")
+                VALUES (\(bind: usage.sessionId), \(bind: usage.messageId), \(bind: usage.model), \(bind: usage.provider), \(bind: usage.promptTokens),
+                    \(bind: usage.completionTokens), \(bind: usage.totalTokens), \(bind: usage.contextLimit), \(bind: Timestamp.now().milliseconds))
+                """
+            ).run()
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import AIChatCore
+import Foundation
+import HummingbirdTesting
+import Testing
+
+@testable import AIChatBackend
+
+@Suite struct ChatJobTests {
+    static func slowAnswer(_ pieces: Int, delay: Duration = .milliseconds(60)) -> FakeProvider.Reply {
+        .chunks(FakeStreams.openAI((0..<pieces).map { "w\($0) " }), contentType: "text/event-stream", delay: delay)
+    }
+
+    @Test func stopCancelsUpstreamAndKeepsThePartialAnswer() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend(live: true) { backend, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(Self.slowAnswer(200))
+                let port = try #require(client.port)
+                let stream = try await LiveStream.open(port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "long"], token: chat.token)
+                _ = try await stream.read { $0.contains("w2 ") }
+                let stop = try await client.call(.post, "/api/chat/stop", json: ["sessionId": chat.sessionId], token: chat.token)
+                #expect(stop.json["message"]?.string == "Generation stopped")
+                let rest = SSEBody(try await stream.read { _ in false })
+                #expect(rest.first("stop")?["reason"]?.string == "cancelled")
+                #expect(rest.types.last == "complete")
+                #expect(try await eventually { fake.closedEarly == 1 })
+                let messages = try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items
+                #expect(messages.count == 2)
+                #expect(messages[1].status == .stopped)
+                #expect(messages[1].content.hasPrefix("w0 w1 w2"))
+                #expect(!messages[1].content.contains("w199"))
+                #expect(backend.registry.job(sessionId: chat.sessionId) == nil)
+            }
+        }
+    }
+
+    @Test func answersSurviveADisconnectAndCanBeReattached() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend(live: true) { backend, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(Self.slowAnswer(12, delay: .milliseconds(40)))
+                let port = try #require(client.port)
+                do {
+                    let first = try await LiveStream.open(port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                    _ = try await first.read { $0.contains("w1 ") }
+                }  // the first client goes away mid-answer
+                let again = try await LiveStream.open(port: port, path: "/api/chat/sessions/\(chat.sessionId)/stream", json: nil, token: chat.token)
+                #expect(again.response.status == .ok)
+                let sse = SSEBody(try await again.read { _ in false })
+                #expect(sse.types.first == "start")
+                #expect(sse.content == (0..<12).map { "w\($0) " }.joined())
+                #expect(sse.types.last == "complete")
+                let stored = try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items
+                #expect(stored.last?.content == (0..<12).map { "w\($0)" }.joined(separator: " "))
+                #expect(stored.last?.status == nil)
+                #expect(fake.closedEarly == 0)
+                // Nothing running: 204.
+                #expect(try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/stream", token: chat.token).status == .noContent)
+            }
+        }
+    }
+
+    @Test func shutdownSavesWhatWasProduced() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend(live: true) { backend, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(Self.slowAnswer(500))
+                let port = try #require(client.port)
+                let stream = try await LiveStream.open(port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                _ = try await stream.read { $0.contains("w1 ") }
+                await backend.registry.drain(grace: .milliseconds(100))
+                let stored = try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items
+                #expect(stored.count == 2)
+                #expect(stored[1].status == .stopped)
+                #expect(stored[1].content.hasPrefix("w0 w1"))
+                let rest = SSEBody(try await stream.read { _ in false })
+                #expect(rest.types.last == "complete")
+                // While draining, new answers are refused cleanly.
+                let refused = try await client.call(.post, "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "more"], token: chat.token)
+                #expect(refused.status == .serviceUnavailable)
+            }
+        }
+    }
+
+    @Test func secondMessageWhileAnsweringIsAConflict() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend(live: true) { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(Self.slowAnswer(30))
+                let port = try #require(client.port)
+                let stream = try await LiveStream.open(port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "a", "clientMessageId": "m1"], token: chat.token)
+                _ = try await stream.read { $0.contains("w0 ") }
+                let busy = try await client.call(.post, "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "b"], token: chat.token)
+                #expect(busy.status == .conflict)
+                // The same message again attaches to the running answer instead.
+                let same = try await LiveStream.open(port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "a", "clientMessageId": "m1"], token: chat.token)
+                let sse = SSEBody(try await same.read { _ in false })
+                #expect(sse.types.last == "complete")
+                #expect(fake.chatRequests.count == 1)
+                _ = try await stream.read { _ in false }
+            }
+        }
+    }
+
+    @Test func regenerateKeepsTheOldAnswerAsAVersion() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { backend, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(.chunks(FakeStreams.openAI(["First"]), contentType: "text/event-stream"))
+                _ = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                let first = try #require(try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items.last)
+                fake.enqueue(.chunks(FakeStreams.openAI(["Second"]), contentType: "text/event-stream"))
+                let (_, sse, _) = try await client.stream("/api/chat/regenerate", json: ["sessionId": chat.sessionId, "messageId": first.id], token: chat.token)
+                #expect(sse.content == "Second")
+                let all = try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items
+                #expect(all.map(\.content) == ["q", "First", "Second"])
+                #expect(all[1].parentId == all[2].parentId)
+                // The regenerated request did not include the old answer; the history now uses the new version.
+                #expect(fake.chatRequests.last?.json?["messages"]?.array?.count == 1)
+                let history = try await backend.messages.history(sessionId: chat.sessionId, excluding: nil, limit: 10)
+                #expect(history.map(\.content) == ["q", "Second"])
+                #expect(try await client.call(.post, "/api/chat/regenerate", json: ["sessionId": chat.sessionId, "messageId": 999], token: chat.token).error == "Message not found")
+            }
+        }
+    }
+
+    @Test func editAndResendReplacesTheTail() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { backend, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                for answer in ["A1", "A2"] {
+                    fake.enqueue(.chunks(FakeStreams.openAI([answer]), contentType: "text/event-stream"))
+                    _ = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "Q-\(answer)"], token: chat.token)
+                }
+                let firstQuestion = try #require(try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items.first)
+                fake.enqueue(.chunks(FakeStreams.openAI(["Edited answer"]), contentType: "text/event-stream"))
+                let (_, sse, _) = try await client.stream(
+                    "/api/chat/edit", json: ["sessionId": chat.sessionId, "messageId": firstQuestion.id, "content": "Better question"], token: chat.token
+                )
+                #expect(sse.content == "Edited answer")
+                let all = try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items
+                #expect(all.map(\.content) == ["Better question", "Edited answer"])
+            }
+        }
+    }
+
+    @Test func completionWaitsForTheWholeAnswer() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(.chunks(FakeStreams.openAI(["Whole ", "answer"]), contentType: "text/event-stream"))
+                let reply = try await client.call(.post, "/api/chat/completion", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                #expect(reply.status == .ok)
+                #expect(reply.data?["content"]?.string == "Whole answer")
+                fake.enqueue(.status(500, body: "boom"), .status(500, body: "boom"), .status(500, body: "boom"))
+                let failed = try await client.call(.post, "/api/chat/completion", json: ["sessionId": chat.sessionId, "content": "q2"], token: chat.token)
+                #expect(failed.status == .badGateway)
+                #expect(failed.error?.hasPrefix("AI API request failed: 500") == true)
+            }
+        }
+    }
+
+    @Test func messagesArePagedNewestFirst() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { backend, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                for index in 0..<7 {
+                    _ = try await backend.messages.insertUser(sessionId: chat.sessionId, content: "m\(index)", clientMessageId: nil, images: [])
+                }
+                let newest = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages?limit=3", token: chat.token)
+                #expect(newest.data?["messages"]?.array?.compactMap { $0["content"]?.string } == ["m4", "m5", "m6"])
+                #expect(newest.data?["hasMore"]?.bool == true)
+                let firstId = try #require(newest.data?["messages"]?[0]?["id"]?.int)
+                let older = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages?limit=3&beforeId=\(firstId)", token: chat.token)
+                #expect(older.data?["messages"]?.array?.compactMap { $0["content"]?.string } == ["m1", "m2", "m3"])
+                #expect(older.data?["hasMore"]?.bool == true)
+                let page3 = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages?limit=3&page=3", token: chat.token)
+                #expect(page3.data?["messages"]?.array?.compactMap { $0["content"]?.string } == ["m0"])
+                #expect(page3.data?["hasMore"]?.bool == false)
+                #expect(try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages?beforeId=x", token: chat.token).status == .badRequest)
+            }
+        }
+    }
+}

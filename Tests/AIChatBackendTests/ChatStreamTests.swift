@@ -1,0 +1,207 @@
+import AIChatCore
+import Foundation
+import HummingbirdTesting
+import SQLKit
+import Testing
+
+@testable import AIChatBackend
+
+@Suite struct ChatStreamTests {
+    @Test func streamsPersistsAndFollowsTheOriginalEventOrder() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { backend, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(.chunks(FakeStreams.openAI(["Hel", "lo", "!"], reasoning: ["Think", "ing"]), contentType: "text/event-stream"))
+                let (status, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "Hi there"], token: chat.token)
+                #expect(status == .ok)
+                #expect(sse.types.first == "start")
+                #expect(sse.types.last == "complete")
+                #expect(sse.types.contains("end"))
+                #expect(sse.content == "Hello!")
+                #expect(sse.reasoning == "Thinking")
+                #expect(sse.first("stop")?["reason"]?.string == "stop")
+                let userId = try #require(sse.first("start")?["messageId"]?.int)
+                let final = try #require(sse.last("usage")?["usage"])
+                #expect(final["prompt_tokens"]?.int == 12)
+                #expect(final["completion_tokens"]?.int == 5)
+                #expect(final["context_limit"]?.int == 4000)
+                #expect(sse.events.contains { $0["type"]?.string == "reasoning" && $0["done"]?.bool == true })
+
+                // The upstream request: streaming with usage requested, the key in the header, history without the answer.
+                let sent = try #require(fake.chatRequests.last)
+                #expect(sent.path == "/v1/chat/completions")
+                #expect(sent.headers["authorization"] == "Bearer sk-test-secret-key-123456")
+                #expect(sent.json?["stream"]?.bool == true)
+                #expect(sent.json?["stream_options"]?["include_usage"]?.bool == true)
+                #expect(sent.json?["temperature"] == nil)
+                #expect(sent.json?["messages"]?.array?.count == 1)
+
+                let page = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token)
+                let stored = try #require(page.data?["messages"]?.array)
+                #expect(stored.count == 2)
+                #expect(stored[0]["id"]?.int == userId)
+                #expect(stored[1]["content"]?.string == "Hello!")
+                #expect(stored[1]["reasoning"]?.string == "Thinking")
+                #expect(stored[1]["parentId"]?.int == userId)
+                #expect(sse.last("complete")?["assistantMessageId"]?.int == stored[1]["id"]?.int)
+                let usage = try await client.call(.get, "/api/chat/usage?sessionId=\(chat.sessionId)", token: chat.token)
+                #expect(usage.data?["totals"]?["total_tokens"]?.int == 17)
+                #expect(usage.data?["last_round"]?["provider"]?.string == "127.0.0.1")
+                // The title came from the first message.
+                #expect(try await client.call(.get, "/api/sessions/\(chat.sessionId)", token: chat.token).data?["title"]?.string == "Hi there")
+
+                // A second turn sends the first exchange as history.
+                fake.enqueue(.chunks(FakeStreams.openAI(["Again"]), contentType: "text/event-stream"))
+                _ = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "Hi there"], token: chat.token)
+                let history = try #require(fake.chatRequests.last?.json?["messages"]?.array)
+                #expect(history.map { $0["role"]?.string } == ["user", "assistant", "user"])
+                #expect(history[1]["content"]?.string == "Hello!")
+                _ = backend
+            }
+        }
+    }
+
+    @Test func sameClientMessageIdNeverAnswersTwice() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { backend, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(.chunks(FakeStreams.openAI(["Only once"]), contentType: "text/event-stream"))
+                let body: [String: Any] = ["sessionId": chat.sessionId, "content": "Repeat", "clientMessageId": "c-1"]
+                let (_, first, _) = try await client.stream("/api/chat/stream", json: body, token: chat.token)
+                let (_, second, _) = try await client.stream("/api/chat/stream", json: body, token: chat.token)
+                #expect(first.content == "Only once")
+                #expect(second.content == "Only once")
+                #expect(second.types.last == "complete")
+                #expect(first.first("start")?["messageId"] == second.first("start")?["messageId"])
+                #expect(fake.chatRequests.count == 1)
+                let page = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token)
+                #expect(page.data?["messages"]?.array?.count == 2)
+                // Identical text without an id is a new turn (no time-window merging).
+                fake.enqueue(.chunks(FakeStreams.openAI(["Two"]), contentType: "text/event-stream"))
+                _ = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "Repeat"], token: chat.token)
+                #expect(try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token).data?["messages"]?.array?.count == 4)
+                _ = backend
+            }
+        }
+    }
+
+    @Test func thinkTagsSplitAcrossChunksBecomeReasoning() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(.chunks(FakeStreams.openAI(["<thi", "nk>plan it</th", "ink>Answer"]), contentType: "text/event-stream"))
+                let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                #expect(sse.reasoning == "plan it")
+                #expect(sse.content == "Answer")
+            }
+        }
+    }
+
+    @Test func providerErrorsBecomeErrorEventsWithoutSecrets() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(.status(401, body: #"{"error":{"message":"Incorrect API key provided: sk-test-secret-key-123456"}}"#))
+                let (status, sse, raw) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                #expect(status == .ok)
+                #expect(sse.types.first == "start")
+                #expect(sse.types.last == "error")
+                #expect(sse.last("error")?["error"]?.string?.hasPrefix("AI API request failed: 401") == true)
+                #expect(!raw.contains("sk-test-secret"))
+                // The user message stays so the client can retry.
+                #expect(try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token).data?["messages"]?.array?.count == 1)
+            }
+        }
+    }
+
+    @Test func rateLimitsAreRetriedBeforeTheFirstByte() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(
+                    .status(429, body: #"{"error":{"message":"slow down"}}"#, headers: ["Retry-After": "0"]),
+                    .status(503, body: "busy"),
+                    .chunks(FakeStreams.openAI(["Fine"]), contentType: "text/event-stream")
+                )
+                let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                #expect(sse.content == "Fine")
+                #expect(fake.chatRequests.count == 3)
+            }
+        }
+    }
+
+    @Test func idleProviderTimesOut() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend(["PROVIDER_MAX_IDLE_MS": "1000"]) { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(.hang)
+                let started = ContinuousClock.now
+                let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                #expect(sse.last("error")?["error"]?.string == "The AI provider stopped sending data")
+                #expect(started.duration(to: .now) < .seconds(5))
+                #expect(try await eventually { fake.closedEarly == 1 })
+            }
+        }
+    }
+
+    @Test func ollamaStreamsNativeNDJSON() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake, provider: "ollama", path: "", model: "llama3")
+                fake.enqueue(.chunks(FakeStreams.ollama(["Na", "tive"], thinking: ["hmm"]), contentType: "application/x-ndjson"))
+                let (_, sse, _) = try await client.stream(
+                    "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q", "reasoningEnabled": true, "ollamaThink": true], token: chat.token
+                )
+                #expect(sse.content == "Native")
+                #expect(sse.reasoning == "hmm")
+                #expect(sse.last("usage")?["usage"]?["completion_tokens"]?.int == 4)
+                let sent = try #require(fake.chatRequests.last)
+                #expect(sent.path == "/api/chat")
+                #expect(sent.json?["think"]?.bool == true)
+            }
+        }
+    }
+
+    @Test func badChatInputIs4xx() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                let cases: [([String: Any], String)] = [
+                    (["content": "x"], "sessionId is required"),
+                    (["sessionId": chat.sessionId], "content is required"),
+                    (["sessionId": chat.sessionId, "content": "   "], "content must not be empty"),
+                    (["sessionId": "1", "content": "x"], "sessionId must be a number, not string"),
+                    (["sessionId": chat.sessionId, "content": "x", "images": [["data": "AAAA", "mime": "text/html"]]], "images type text/html is not supported (png, jpeg, webp, gif)"),
+                    (["sessionId": chat.sessionId, "content": "x", "images": [["data": "***", "mime": "image/png"]]], "images data must be Base64"),
+                    (["sessionId": chat.sessionId, "content": "x", "images": Array(repeating: ["data": "AAAA", "mime": "image/png"], count: 5)], "images may hold at most 4 images"),
+                    (["sessionId": chat.sessionId, "content": "x", "reasoningEffort": "max"], "reasoningEffort must be one of: low, medium, high"),
+                    (["sessionId": chat.sessionId, "content": "x", "clientMessageId": String(repeating: "a", count: 129)], "clientMessageId must be at most 128 characters"),
+                ]
+                for (body, message) in cases {
+                    let reply = try await client.call(.post, "/api/chat/stream", json: body, token: chat.token)
+                    #expect(reply.status == .badRequest, "\(body)")
+                    #expect(reply.error == message)
+                }
+                #expect(try await client.call(.post, "/api/chat/stream", json: ["sessionId": 999, "content": "x"], token: chat.token).status == .notFound)
+                #expect(fake.chatRequests.isEmpty)
+            }
+        }
+    }
+
+    @Test func imagesAreSentAndStored() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(.chunks(FakeStreams.openAI(["A cat"]), contentType: "text/event-stream"))
+                let png = Data([0x89, 0x50, 0x4E, 0x47, 1, 2, 3]).base64EncodedString()
+                _ = try await client.stream(
+                    "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "What is it?", "images": [["data": png, "mime": "image/png"]]], token: chat.token
+                )
+                let parts = try #require(fake.chatRequests.last?.json?["messages"]?[0]?["content"]?.array)
+                #expect(parts.contains { $0["image_url"]?["url"]?.string == "data:image/png;base64,\(png)" })
+                let stored = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token)
+                #expect(stored.data?["messages"]?[0]?["images"]?[0]?["mime"]?.string == "image/png")
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import AIChatCore
+import Foundation
+import HummingbirdTesting
+import SQLKit
+import Testing
+
+@testable import AIChatBackend
+
+@Suite struct ConnectionsTests {
+    static var body: [String: Any] {
+        [
+        "provider": "openai", "baseUrl": "https://api.example.com/v1/", "apiKey": "sk-live-abcdefghijklmnop1234",
+        "headers": ["X-Org": "org-secret-value-9876"], "tags": [["name": "vision"]], "prefixId": "work",
+        ]
+    }
+
+    @Test func keysAreNeverReturnedAndStoredEncrypted() async throws {
+        try await withBackend { backend, client in
+            let admin = try await client.register("admin")
+            let created = try await client.call(.post, "/api/connections", json: Self.body, token: admin)
+            #expect(created.status == .ok)
+            #expect(created.json["message"]?.string == "Connection created")
+            let data = try #require(created.data)
+            #expect(data["apiKey"] == nil)
+            #expect(data["hasApiKey"]?.bool == true)
+            #expect(data["apiKeyHint"]?.string == "••••1234")
+            #expect(data["baseUrl"]?.string == "https://api.example.com/v1")
+            #expect(data["headers"]?["X-Org"]?.string == "••••9876")
+            #expect(data["tags"]?[0]?["name"]?.string == "vision")
+            #expect(!"\(created.json)".contains("abcdefghijklmnop"))
+            let id = try #require(data["id"]?.int)
+            let stored = try await backend.database.read { sql in
+                try await sql.raw(#"SELECT "apiKey", "headersJson" FROM "connections" WHERE "id" = \#(bind: id)"#).first()
+            }
+            let key = try #require(try stored?.decode(column: "apiKey", as: String.self))
+            #expect(key.hasPrefix("v2:"))
+            #expect(try backend.cipher.decrypt(key) == "sk-live-abcdefghijklmnop1234")
+            let listed = try await client.call(.get, "/api/connections", token: admin)
+            #expect(listed.data?.array?.count == 1)
+            #expect(!String(describing: listed.json).contains("sk-live"))
+
+            // Masked header values sent back keep the stored value; a new value replaces it; no apiKey keeps the key.
+            let updated = try await client.call(
+                .put, "/api/connections/\(id)", json: ["headers": ["X-Org": "••••9876", "X-New": "plain"], "enable": false], token: admin
+            )
+            #expect(updated.status == .ok)
+            #expect(updated.data?["enable"]?.bool == false)
+            #expect(updated.data?["hasApiKey"]?.bool == true)
+            let headers = try await backend.connections.find(id: id, in: .system)?.headers
+            #expect(headers == ["X-Org": "org-secret-value-9876", "X-New": "plain"])
+            let cleared = try await client.call(.put, "/api/connections/\(id)", json: ["apiKey": ""], token: admin)
+            #expect(cleared.data?["hasApiKey"]?.bool == false)
+        }
+    }
+
+    @Test func legacyKeysAreReadAndReencryptedOnUpdate() async throws {
+        try await withBackend { backend, client in
+            let admin = try await client.register("admin")
+            let legacy = try SecretCipher.encryptLegacy("sk-old-key-000011112222", passphrase: SecretCipher.originalDefaultPassphrase, salt: Data(repeating: 3, count: 8))
+            try await backend.database.write { sql in
+                try await sql.raw(
+                    #"INSERT INTO "connections" ("provider", "baseUrl", "apiKey", "createdAt", "updatedAt") VALUES ('openai', 'https://x.example', \#(bind: legacy), 0, 0)"#
+                ).run()
+            }
+            #expect(try await client.call(.get, "/api/connections", token: admin).data?[0]?["apiKeyHint"]?.string == "••••2222")
+            _ = try await client.call(.put, "/api/connections/1", json: ["prefixId": "old"], token: admin)
+            let stored = try #require(try await backend.connections.find(id: 1, in: .system)?.apiKey)
+            #expect(stored.hasPrefix("v2:"))
+            #expect(try backend.cipher.decrypt(stored) == "sk-old-key-000011112222")
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"baseUrl":"https://x.example"}"#, "provider is required"),
+        (#"{"provider":"openai"}"#, "baseUrl is required"),
+        (#"{"provider":"bard","baseUrl":"https://x.example"}"#, "provider must be one of: openai, azure_openai, ollama, anthropic, google"),
+        (#"{"provider":"openai","baseUrl":"ftp://x.example"}"#, "baseUrl must be an absolute http:// or https:// URL"),
+        (#"{"provider":"openai","baseUrl":"not a url"}"#, "baseUrl must be an absolute http:// or https:// URL"),
+        (#"{"provider":"openai","baseUrl":"https://u:p@x.example"}"#, "baseUrl must not contain a user name or password; use the API key field"),
+        (#"{"provider":"openai","baseUrl":"https://x.example","authType":"magic"}"#, "authType must be one of: bearer, none, session, system_oauth, microsoft_entra_id"),
+        (#"{"provider":"openai","baseUrl":"https://x.example","headers":{"X-A":"a\r\nInjected: 1"}}"#, "headers value of X-A must be a single line of at most 8192 characters"),
+        (#"{"provider":"openai","baseUrl":"https://x.example","headers":{"Bad Name":"v"}}"#, "headers has an invalid header name \"Bad Name\""),
+        (#"{"provider":"openai","baseUrl":"https://x.example","headers":["x"]}"#, "headers must be an object of header names to strings, not array"),
+        (#"{"provider":"openai","baseUrl":"https://x.example","prefixId":"a.b"}"#, "prefixId may contain only letters, digits, - and _"),
+        (#"{"provider":"openai","baseUrl":"https://x.example","tags":"vision"}"#, "tags must be an array of at most 32 tags"),
+        (#"{"provider":"openai","baseUrl":"https://x.example","modelIds":[1]}"#, "modelIds must contain only strings"),
+        (#"{"provider":"openai","baseUrl":"https://x.example","connectionType":"cloud"}"#, "connectionType must be one of: external, local"),
+    ])
+    func invalidConnectionsAre400(body: String, message: String) async throws {
+        try await withBackend { _, client in
+            let admin = try await client.register("admin")
+            let reply = try await client.call(.post, "/api/connections", raw: body, token: admin)
+            #expect(reply.status == .badRequest)
+            #expect(reply.error == message)
+        }
+    }
+
+    @Test func personalConnectionsAreScopedToTheirOwner() async throws {
+        try await withBackend(["APP_MODE": "multi"]) { backend, client in
+            let admin = try await client.register("admin")
+            _ = try await client.call(.put, "/api/settings/system", json: ["registration_enabled": true], token: admin)
+            let alice = try await client.register("alice")
+            let bob = try await client.register("bob")
+            let mine = try await client.call(.post, "/api/connections/user", json: Self.body, token: alice)
+            #expect(mine.data?["ownerUserId"]?.int == 2)
+            let id = try #require(mine.data?["id"]?.int)
+            #expect(try await client.call(.get, "/api/connections/user", token: bob).data?.array?.count == 0)
+            #expect(try await client.call(.put, "/api/connections/user/\(id)", json: ["enable": false], token: bob).status == .notFound)
+            #expect(try await client.call(.delete, "/api/connections/user/\(id)", token: bob).status == .notFound)
+            // Admin routes manage system connections only.
+            #expect(try await client.call(.put, "/api/connections/\(id)", json: ["enable": false], token: admin).status == .notFound)
+            #expect(try await client.call(.get, "/api/connections", token: alice).status == .forbidden)
+            #expect(try await client.call(.post, "/api/connections", json: Self.body, token: alice).status == .forbidden)
+            #expect(try await client.call(.delete, "/api/connections/user/\(id)", token: alice).json["message"]?.string == "Connection deleted")
+            #expect(try await backend.connections.list(.owner(2), enabledOnly: false).isEmpty)
+            #expect(try await client.call(.delete, "/api/connections/abc", token: admin).error == "Invalid connection ID")
+        }
+    }
+
+    @Test func verifyProbesTheProvider() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { _, client in
+                let admin = try await client.register("admin")
+                let ok = try await client.call(.post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": fake.baseURL + "/v1", "apiKey": "sk-abc"], token: admin)
+                #expect(ok.status == .ok)
+                #expect(ok.json["message"]?.string == "Connection verified")
+                #expect(fake.received.last?.path == "/v1/models")
+                #expect(fake.received.last?.headers["authorization"] == "Bearer sk-abc")
+                let ollama = try await client.call(.post, "/api/connections/verify", json: ["provider": "ollama", "baseUrl": fake.baseURL], token: admin)
+                #expect(ollama.status == .ok)
+                #expect(fake.received.last?.path == "/api/version")
+                fake.setFallback(.status(401, body: #"{"error":{"message":"Incorrect API key provided: sk-abc"}}"#))
+                let denied = try await client.call(.post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": fake.baseURL + "/v1", "apiKey": "sk-abc"], token: admin)
+                #expect(denied.status == .badRequest)
+                #expect(denied.error?.hasPrefix("AI API request failed: 401") == true)
+                #expect(denied.error?.contains("sk-abc") == false)
+                let down = try await client.call(.post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": "http://127.0.0.1:9/v1"], token: admin)
+                #expect(down.status == .badRequest)
+                #expect(down.error?.contains("connection refused") == true)
+            }
+        }
+    }
+
+    @Test func personalConnectionsCannotReachInternalAddressesUnlessAllowed() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend(["APP_MODE": "multi"]) { _, client in
+                let admin = try await client.register("admin")
+                _ = try await client.call(.put, "/api/settings/system", json: ["registration_enabled": true], token: admin)
+                let alice = try await client.register("alice")
+                let probe: [String: Any] = ["provider": "openai", "baseUrl": fake.baseURL + "/v1"]
+                let refused = try await client.call(.post, "/api/connections/verify", json: probe, token: alice)
+                #expect(refused.status == .badRequest)
+                #expect(refused.error?.contains("may not reach private or local network addresses") == true)
+                #expect(fake.received.isEmpty)
+                for url in ["http://169.254.169.254/latest", "http://metadata.google.internal/v1", "http://[::ffff:169.254.169.254]/"] {
+                    let metadata = try await client.call(.post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": url], token: alice)
+                    #expect(metadata.error?.contains("not allowed") == true || metadata.error?.contains("private") == true, "\(url): \(metadata.json)")
+                }
+                _ = try await client.call(.put, "/api/settings/system", json: ["personal_connections_allow_private": true], token: admin)
+                #expect(try await client.call(.post, "/api/connections/verify", json: probe, token: alice).status == .ok)
+                let metadata = try await client.call(.post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": "http://169.254.169.254"], token: alice)
+                #expect(metadata.error == "Connection refused: cloud metadata addresses are not allowed")
+            }
+        }
+    }
+
+    @Test func addressClassification() {
+        for address in ["127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.1.1", "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1"] {
+            #expect(OutboundGuard.isInternal(address), "\(address)")
+        }
+        for external in ["8.8.8.8", "203.0.113.9", "172.32.0.1", "2606:4700::1111"] {
+            #expect(!OutboundGuard.isInternal(external), "\(external)")
+        }
+        #expect(OutboundGuard.canonical("::FFFF:10.0.0.1") == "10.0.0.1")
+    }
+}
