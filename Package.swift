@@ -82,6 +82,16 @@ let package = Package(
             dependencies: ["AIChatFrontend", "AIChatCore"],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "aichat-bench",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "AIChatBackendTests",
             dependencies: [

@@ -132,17 +132,23 @@ final class ChatService: Sendable {
             lastActivity.withLock { $0 = .now }
             var decoder = ProviderStreamDecoders.make(for: plan.connection.kind ?? .openai)
             splitter = ReasoningSplitter(settings: current)
+            var outbox: [(ByteBuffer, GenerationJob.Part)] = []
             for try await chunk in response.body {
                 lastActivity.withLock { $0 = .now }
                 let events = try decoder.decode(chunk)
-                self.handle(events, job: job, accumulator: &accumulator, splitter: &splitter, settings: current)
+                self.handle(events, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
+                job.emit(batch: outbox)
+                outbox.removeAll(keepingCapacity: true)
             }
             let tail = try decoder.finish()
-            self.handle(tail, job: job, accumulator: &accumulator, splitter: &splitter, settings: current)
-            self.flush(&splitter, job: job, accumulator: &accumulator)
+            self.handle(tail, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
+            self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
+            job.emit(batch: outbox)
             await self.persistAndClose(plan, job: job, answer: accumulator, status: nil, settings: current, promptTokens: promptTokens, limit: limit)
         } catch {
-            self.flush(&splitter, job: job, accumulator: &accumulator)
+            var outbox: [(ByteBuffer, GenerationJob.Part)] = []
+            self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
+            job.emit(batch: outbox)
             let reason: String
             var status: MessageStatus = .error
             if job.stopRequested {
@@ -202,52 +208,51 @@ final class ChatService: Sendable {
         )
     }
 
+    /// Turns provider events into frames (queued in `outbox`) and updates the answer.
     func handle(
-        _ events: [ProviderStreamEvent], job: GenerationJob, accumulator: inout AnswerAccumulator, splitter: inout ReasoningSplitter,
-        settings: SystemSettings
+        _ events: [ProviderStreamEvent], accumulator: inout AnswerAccumulator, splitter: inout ReasoningSplitter, settings: SystemSettings,
+        outbox: inout [(ByteBuffer, GenerationJob.Part)]
     ) {
         for event in events {
             switch event {
                 case .reasoning(let text):
                     guard settings.bool(.reasoningEnabled), !text.isEmpty else { continue }
                     accumulator.addReasoning(text)
-                    job.emit(SSEFrame.reasoning(text), as: .reasoning(text))
+                    outbox.append((SSEFrame.reasoning(text), .reasoning(text)))
                 case .content(let text):
-                    for piece in splitter.split(text) { self.emit(piece, job: job, accumulator: &accumulator) }
+                    for piece in splitter.split(text) { Self.queue(piece, accumulator: &accumulator, outbox: &outbox) }
                 case .finish(let reason):
                     accumulator.finishReason = reason
-                    job.emit(SSEFrame.stop(reason: reason), as: .other)
+                    outbox.append((SSEFrame.stop(reason: reason), .other))
                 case .usage(let usage):
                     guard usage.isMeaningful else { continue }
                     accumulator.providerUsage = usage
                     if settings.bool(.usageEmit) {
-                        job.emit(
-                            SSEFrame.usage(UsageFigures(promptTokens: usage.prompt, completionTokens: usage.completion, totalTokens: usage.total)),
-                            as: .other
-                        )
+                        let figures = UsageFigures(promptTokens: usage.prompt, completionTokens: usage.completion, totalTokens: usage.total)
+                        outbox.append((SSEFrame.usage(figures), .other))
                     }
                 case .done:
                     accumulator.sawEnd = true
-                    job.emit(SSEFrame.end, as: .other)
+                    outbox.append((SSEFrame.end, .other))
             }
         }
     }
 
-    func emit(_ piece: ReasoningSplitter.Piece, job: GenerationJob, accumulator: inout AnswerAccumulator) {
+    static func queue(_ piece: ReasoningSplitter.Piece, accumulator: inout AnswerAccumulator, outbox: inout [(ByteBuffer, GenerationJob.Part)]) {
         switch piece {
             case .reasoning(let text):
                 accumulator.addReasoning(text)
-                job.emit(SSEFrame.reasoning(text), as: .reasoning(text))
+                outbox.append((SSEFrame.reasoning(text), .reasoning(text)))
             case .content(let text):
                 accumulator.addContent(text)
-                job.emit(SSEFrame.content(text), as: .content(text))
+                outbox.append((SSEFrame.content(text), .content(text)))
             case .reasoningEnded:
                 accumulator.endReasoning()
         }
     }
 
-    func flush(_ splitter: inout ReasoningSplitter, job: GenerationJob, accumulator: inout AnswerAccumulator) {
-        for piece in splitter.finish() { self.emit(piece, job: job, accumulator: &accumulator) }
+    func flush(_ splitter: inout ReasoningSplitter, accumulator: inout AnswerAccumulator, outbox: inout [(ByteBuffer, GenerationJob.Part)]) {
+        for piece in splitter.finish() { Self.queue(piece, accumulator: &accumulator, outbox: &outbox) }
     }
 
     /// Saves what was produced (also when stopped or cut off), records usage, sends the closing events and ends

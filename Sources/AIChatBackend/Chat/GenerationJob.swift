@@ -66,6 +66,31 @@ public final class GenerationJob: Sendable {
         for subscriber in subscribers { subscriber.yield(frame) }
     }
 
+    /// Emits several frames under one lock and as one buffer per watcher (one write per provider chunk).
+    func emit(batch: [(ByteBuffer, Part)]) {
+        guard !batch.isEmpty else { return }
+        if batch.count == 1 {
+            self.emit(batch[0].0, as: batch[0].1)
+            return
+        }
+        var combined = ByteBuffer()
+        combined.reserveCapacity(batch.reduce(0) { $0 + $1.0.readableBytes })
+        for (frame, _) in batch { combined.writeImmutableBuffer(frame) }
+        let subscribers = self.state.withLock { state -> [AsyncStream<ByteBuffer>.Continuation] in
+            guard !state.finished else { return [] }
+            for (frame, part) in batch {
+                switch part {
+                    case .opening: state.opening.append(frame)
+                    case .reasoning(let text): state.reasoning += text
+                    case .content(let text): state.content += text
+                    case .other: state.after.append(frame)
+                }
+            }
+            return Array(state.subscribers.values)
+        }
+        for subscriber in subscribers { subscriber.yield(combined) }
+    }
+
     /// Sends a frame to current watchers without recording it (keep-alive comments).
     func broadcast(_ frame: ByteBuffer) {
         let subscribers = self.state.withLock { $0.finished ? [] : Array($0.subscribers.values) }

@@ -81,8 +81,8 @@ struct ProviderGateway: Sendable {
             throw ProviderFailure(publicMessage: "Could not reach the AI provider (\(Self.networkReason(error)))", retryable: true)
         }
         guard (200..<300).contains(Int(response.status.code)) else {
-            let body = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
-            let failure = ProviderError.upstream(status: Int(response.status.code), message: Self.errorMessage(in: body))
+            let body = (try? await response.body.collect(upTo: 64 * 1024)).map { Data(buffer: $0) } ?? Data()
+            let failure = ProviderResponseParser.error(status: Int(response.status.code), body: body)
             throw ProviderFailure(
                 publicMessage: failure.publicMessage(redacting: secrets), retryable: failure.isRetryable, status: Int(response.status.code),
                 retryAfter: response.headers.first(name: "retry-after").flatMap(Self.retryAfter)
@@ -121,17 +121,6 @@ struct ProviderGateway: Sendable {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         guard let date = formatter.date(from: value) else { return nil }
         return .milliseconds(Int64(max(0, date.timeIntervalSinceNow) * 1000))
-    }
-
-    /// The message inside a provider's error body (`error.message`, `error`, `message`, `detail`), or the text.
-    static func errorMessage(in body: String) -> String {
-        if let data = body.data(using: .utf8), case .object(let fields)? = try? JSONValue.parse(data) {
-            if case .object(let error)? = fields["error"], case .string(let message)? = error["message"] { return message }
-            if case .string(let message)? = fields["error"] { return message }
-            if case .string(let message)? = fields["message"] { return message }
-            if case .string(let message)? = fields["detail"] { return message }
-        }
-        return String(body.prefix(300))
     }
 
     static func networkReason(_ error: any Error) -> String {

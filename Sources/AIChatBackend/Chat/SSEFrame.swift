@@ -25,8 +25,51 @@ enum SSEFrame {
         return Self.event(fields)
     }
 
-    static func content(_ text: String) -> ByteBuffer { Self.event(["type": .string("content"), "content": .string(text)]) }
-    static func reasoning(_ text: String) -> ByteBuffer { Self.event(["type": .string("reasoning"), "content": .string(text)]) }
+    static func content(_ text: String) -> ByteBuffer { Self.delta(type: "content", text) }
+    static func reasoning(_ text: String) -> ByteBuffer { Self.delta(type: "reasoning", text) }
+
+    /// `data: {"type":"<type>","content":"<text>"}` written directly: deltas are the hot path of every answer.
+    static func delta(type: String, _ text: String) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(text.utf8.count + 48)
+        Self.writeDelta(type: type, text, into: &buffer)
+        return buffer
+    }
+
+    static func writeDelta(type: String, _ text: String, into buffer: inout ByteBuffer) {
+        buffer.writeString("data: {\"type\":\"")
+        buffer.writeString(type)
+        buffer.writeString("\",\"content\":\"")
+        Self.writeEscaped(text, into: &buffer)
+        buffer.writeString("\"}\n\n")
+    }
+
+    /// JSON string escaping: quotes, backslashes and control characters; everything else as UTF-8.
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    static func writeEscaped(_ text: String, into buffer: inout ByteBuffer) {
+        let hex = Self.hex
+        var start = text.utf8.startIndex
+        let utf8 = text.utf8
+        var index = start
+        while index != utf8.endIndex {
+            let byte = utf8[index]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                buffer.writeBytes(utf8[start..<index])
+                switch byte {
+                    case UInt8(ascii: "\""): buffer.writeString("\\\"")
+                    case UInt8(ascii: "\\"): buffer.writeString("\\\\")
+                    case 0x0A: buffer.writeString("\\n")
+                    case 0x0D: buffer.writeString("\\r")
+                    case 0x09: buffer.writeString("\\t")
+                    default: buffer.writeBytes([UInt8(ascii: "\\"), UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                }
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+        buffer.writeBytes(utf8[start..<index])
+    }
     static func reasoningDone(duration: Int) -> ByteBuffer {
         Self.event(["type": .string("reasoning"), "done": .bool(true), "duration": .number(Double(duration))])
     }

@@ -1,5 +1,4 @@
 import Foundation
-import HTTPTypes
 
 /// Why a provider request could not be built or its answer could not be used.
 ///
@@ -24,7 +23,7 @@ public enum ProviderError: Error, Sendable, Equatable {
     public var publicMessage: String {
         switch self {
             case .upstream(let status?, let message):
-                let reason = HTTPResponse.Status(code: status).reasonPhrase
+                let reason = Self.reasonPhrases[status] ?? ""
                 let head = reason.isEmpty ? "AI API request failed: \(status)" : "AI API request failed: \(status) \(reason)"
                 let detail = Self.sanitized(message)
                 return detail.isEmpty ? head : "\(head): \(detail)"
@@ -69,6 +68,13 @@ public enum ProviderError: Error, Sendable, Equatable {
         if result.count > limit { result = String(result.prefix(limit)) + "…" }
         return result
     }
+
+    static let reasonPhrases: [Int: String] = [
+        400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden", 404: "Not Found",
+        405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 413: "Content Too Large", 415: "Unsupported Media Type",
+        422: "Unprocessable Content", 429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented",
+        502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout", 529: "Overloaded",
+    ]
 
     private static let secretPrefixes = ["sk-", "sk_", "AIza", "xai-", "gsk_", "ghp_", "github_pat_", "hf_", "eyJ"]
 

@@ -1,5 +1,6 @@
 import AIChatCore
 import Foundation
+import NIOCore
 import Testing
 
 @testable import AIChatBackend
@@ -74,4 +75,10 @@ extension ProviderHTTPRequest {
 /// Builds JSON values for expectations without long `.object([...])` chains.
 func json(_ text: String) throws -> JSONValue {
     try JSONValue.parse(Data(text.utf8))
+}
+
+enum ByteBufferSupport {
+    static func buffer(_ text: String) -> ByteBuffer {
+        ByteBuffer(string: text)
+    }
 }

@@ -1,0 +1,126 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import Synchronization
+
+/// Measures the backend against a fake provider on loopback and prints the figures:
+/// time-to-first-token overhead, relay throughput, and many concurrent slow streams (memory, failures).
+///
+///     aichat-bench <path to aichat-backend> [--streams 2000] [--events 200000] [--samples 200]
+@main
+struct Bench {
+    static func main() async throws {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        guard let backendPath = arguments.first else {
+            print("usage: aichat-bench <path to aichat-backend> [--streams N] [--events N] [--samples N]")
+            exit(2)
+        }
+        arguments.removeFirst()
+        func option(_ name: String, _ fallback: Int) -> Int {
+            guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else { return fallback }
+            return value
+        }
+        let streams = option("--streams", 2000)
+        let events = option("--events", 200_000)
+        let samples = option("--samples", 200)
+
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let fake = FakeOpenAI()
+        let fakePort = Mutex(0)
+        var clientConfiguration = HTTPClient.Configuration(timeout: .init(connect: .seconds(10)))
+        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: streams + 64)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let (started, startedContinuation) = AsyncStream.makeStream(of: Int.self)
+            let app = Application(
+                router: fake.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { channel in startedContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger
+            )
+            group.addTask { try await app.run() }
+            for await port in started {
+                fakePort.withLock { $0 = port }
+                break
+            }
+            let providerURL = "http://127.0.0.1:\(fakePort.withLock { $0 })"
+            let backend = try BackendProcess(path: backendPath)
+            defer { backend.stop() }
+            try await backend.waitUntilHealthy(client: client)
+            let api = API(client: client, base: "http://127.0.0.1:\(backend.port)")
+            let token = try await api.register()
+            let connection = try await api.createConnection(token: token, baseURL: providerURL + "/v1")
+
+            print("AIChat benchmark — fake provider and backend on loopback, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+            print("")
+
+            // 1. Time to first token: direct to the provider vs through the backend (user message stored first).
+            fake.mode.withLock { $0 = .fast(events: 5) }
+            var direct: [Double] = []
+            var relayed: [Double] = []
+            let session = try await api.createSession(token: token, connectionId: connection)
+            for _ in 0..<samples {
+                direct.append(try await api.firstToken(url: providerURL + "/v1/chat/completions", body: #"{"model":"m","stream":true,"messages":[]}"#, token: nil))
+                relayed.append(
+                    try await api.firstToken(url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(session),"content":"hi"}"#, token: token)
+                )
+            }
+            let directP50 = percentile(direct, 0.5)
+            let relayedP50 = percentile(relayed, 0.5)
+            print(String(format: "time to first token, p50: provider %.3f ms, through backend %.3f ms, added %.3f ms (target < 1 ms)",
+                         directP50, relayedP50, relayedP50 - directP50))
+            print(String(format: "time to first token, p90: provider %.3f ms, through backend %.3f ms", percentile(direct, 0.9), percentile(relayed, 0.9)))
+
+            // 2. Relay throughput: one long answer streamed as fast as the fake can write it.
+            fake.mode.withLock { $0 = .fast(events: events) }
+            let bulkSession = try await api.createSession(token: token, connectionId: connection)
+            let (count, seconds) = try await api.countEvents(url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(bulkSession),"content":"go"}"#, token: token)
+            print(String(format: "relay throughput: %d content events in %.2f s = %.0f events/s (target ≥ 50,000)", count, seconds, Double(count) / seconds))
+
+            // 3. Many concurrent slow streams.
+            fake.mode.withLock { $0 = .slow(events: 10, interval: .milliseconds(500)) }
+            var sessions: [Int] = []
+            for _ in 0..<streams { sessions.append(try await api.createSession(token: token, connectionId: connection)) }
+            let idleRSS = backend.residentMegabytes()
+            let peak = Mutex(0.0)
+            let sampler = Task {
+                while !Task.isCancelled {
+                    let rss = backend.residentMegabytes()
+                    peak.withLock { $0 = max($0, rss) }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            let slowStart = ContinuousClock.now
+            let outcomes = await withTaskGroup(of: Bool.self, returning: (Int, Int).self) { inner in
+                for id in sessions {
+                    inner.addTask {
+                        guard let (count, _) = try? await api.countEvents(url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(id),"content":"slow"}"#, token: token) else {
+                            return false
+                        }
+                        return count == 10
+                    }
+                }
+                var ok = 0
+                var failed = 0
+                for await success in inner { if success { ok += 1 } else { failed += 1 } }
+                return (ok, failed)
+            }
+            sampler.cancel()
+            let elapsed = slowStart.duration(to: .now)
+            print(String(format: "concurrent slow streams: %d streams, %d complete, %d failed in %.1f s; backend RSS idle %.1f MB, peak %.1f MB (target < 100 MB, no failure)",
+                         streams, outcomes.0, outcomes.1, Double(elapsed.components.seconds), idleRSS, peak.withLock { $0 }))
+            group.cancelAll()
+        }
+        try await client.shutdown()
+    }
+}
+
+func percentile(_ values: [Double], _ fraction: Double) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * fraction))]
+}

@@ -1,0 +1,209 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import Synchronization
+
+/// An OpenAI-compatible provider that answers from memory: `fast` writes all events at once (pre-encoded),
+/// `slow` writes one event per interval.
+final class FakeOpenAI: Sendable {
+    enum Mode: Sendable {
+        case fast(events: Int)
+        case slow(events: Int, interval: Duration)
+    }
+
+    let mode = Mutex(Mode.fast(events: 5))
+    static let event = ByteBuffer(string: #"data: {"choices":[{"index":0,"delta":{"content":"tok "}}]}"# + "\n\n")
+    static let tail = ByteBuffer(
+        string: #"data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"# + "\n\n"
+            + #"data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":5,"total_tokens":10}}"# + "\n\ndata: [DONE]\n\n"
+    )
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/v1/models") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"data":[{"id":"m"}]}"#)))
+        }
+        router.post("/v1/chat/completions") { request, _ -> Response in
+            var request = request
+            _ = try await request.collectBody(upTo: 1 << 24)
+            let mode = self.mode.withLock { $0 }
+            return Response(
+                status: .ok, headers: [.contentType: "text/event-stream"],
+                body: ResponseBody { writer in
+                    switch mode {
+                        case .fast(let events):
+                            var batch = ByteBuffer()
+                            for index in 0..<events {
+                                batch.writeImmutableBuffer(Self.event)
+                                if index % 256 == 255 {
+                                    try await writer.write(batch)
+                                    batch.clear()
+                                }
+                            }
+                            batch.writeImmutableBuffer(Self.tail)
+                            try await writer.write(batch)
+                        case .slow(let events, let interval):
+                            for _ in 0..<events {
+                                try await Task.sleep(for: interval)
+                                try await writer.write(Self.event)
+                            }
+                            try await writer.write(Self.tail)
+                    }
+                    try await writer.finish(nil)
+                }
+            )
+        }
+        return router
+    }
+}
+
+/// The backend binary under test, on a free port with a fresh data folder.
+final class BackendProcess: Sendable {
+    let process: Process
+    let port: Int
+    let directory: String
+
+    init(path: String) throws {
+        self.port = Int.random(in: 20_000..<40_000)
+        self.directory = NSTemporaryDirectory() + "aichat-bench-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.currentDirectoryURL = URL(fileURLWithPath: self.directory)
+        var environment = ProcessInfo.processInfo.environment
+        environment["PORT"] = String(self.port)
+        environment["HOST"] = "127.0.0.1"
+        environment["DATABASE_URL"] = "file:\(self.directory)/app.db"
+        environment["LOG_LEVEL"] = "error"
+        environment["APP_ENV"] = "production"
+        environment["BCRYPT_COST"] = "4"
+        environment["PERSONAL_CONNECTIONS_ALLOW_PRIVATE"] = "true"
+        process.environment = environment
+        try process.run()
+        self.process = process
+    }
+
+    func waitUntilHealthy(client: HTTPClient) async throws {
+        for _ in 0..<200 {
+            if let response = try? await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(self.port)/api/settings/health"), timeout: .seconds(1)),
+                response.status == .ok
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw BenchError("the backend did not become healthy")
+    }
+
+    /// Resident set size of the backend process.
+    func residentMegabytes() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(self.process.processIdentifier)/status", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
+        else { return 0 }
+        return kilobytes / 1024
+    }
+
+    func stop() {
+        self.process.terminate()
+        self.process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: self.directory)
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The few API calls the benchmark makes.
+struct API: Sendable {
+    let client: HTTPClient
+    let base: String
+
+    func post(_ path: String, _ body: String, token: String?) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: self.base + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await self.client.execute(request, timeout: .seconds(30))
+        let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
+        guard let json = try JSONSerialization.jsonObject(with: data) as? [String: Any], json["success"] as? Bool == true else {
+            throw BenchError("\(path) failed: \(String(decoding: data, as: UTF8.self))")
+        }
+        return json
+    }
+
+    func register() async throws -> String {
+        let json = try await self.post("/api/auth/register", #"{"username":"bench","password":"benchpass1"}"#, token: nil)
+        guard let data = json["data"] as? [String: Any], let token = data["token"] as? String else { throw BenchError("no token") }
+        return token
+    }
+
+    func createConnection(token: String, baseURL: String) async throws -> Int {
+        let json = try await self.post("/api/connections", #"{"provider":"openai","baseUrl":"\#(baseURL)","authType":"none","modelIds":["m"]}"#, token: token)
+        guard let data = json["data"] as? [String: Any], let id = data["id"] as? Int else { throw BenchError("no connection id") }
+        return id
+    }
+
+    func createSession(token: String, connectionId: Int) async throws -> Int {
+        let json = try await self.post("/api/sessions", #"{"connectionId":\#(connectionId),"rawId":"m"}"#, token: token)
+        guard let data = json["data"] as? [String: Any], let id = data["id"] as? Int else { throw BenchError("no session id") }
+        return id
+    }
+
+    func streamRequest(url: String, body: String, token: String?) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "text/event-stream")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.body = .bytes(ByteBuffer(string: body))
+        return request
+    }
+
+    /// Milliseconds until the first content delta arrives; the rest of the body is drained.
+    func firstToken(url: String, body: String, token: String?) async throws -> Double {
+        let started = ContinuousClock.now
+        let response = try await self.client.execute(self.streamRequest(url: url, body: body, token: token), timeout: .seconds(60))
+        var first: Duration?
+        var text = ""
+        for try await chunk in response.body {
+            if first == nil {
+                text += String(buffer: chunk)
+                if text.contains(#""content":"tok"#) || text.contains(#""content":"tok "#) { first = started.duration(to: .now) }
+            }
+        }
+        guard let first else { throw BenchError("no content event from \(url)") }
+        return Double(first.components.seconds) * 1000 + Double(first.components.attoseconds) / 1e15
+    }
+
+    /// Counts content events of a streamed answer; returns the count and the seconds it took.
+    func countEvents(url: String, body: String, token: String?) async throws -> (Int, Double) {
+        let started = ContinuousClock.now
+        let response = try await self.client.execute(self.streamRequest(url: url, body: body, token: token), timeout: .seconds(600))
+        let marker = Array(#""type":"content""#.utf8)
+        var count = 0
+        var carry: [UInt8] = []
+        for try await chunk in response.body {
+            var bytes = carry
+            bytes.append(contentsOf: chunk.readableBytesView)
+            var index = 0
+            while index + marker.count <= bytes.count {
+                if bytes[index] == marker[0], Array(bytes[index..<(index + marker.count)]) == marker {
+                    count += 1
+                    index += marker.count
+                } else {
+                    index += 1
+                }
+            }
+            carry = Array(bytes.suffix(marker.count - 1))
+        }
+        let elapsed = started.duration(to: .now)
+        return (count, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+}

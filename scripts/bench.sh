@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Speed and memory figures of the backend against a fake provider on loopback (release build).
+#
+#   ./scripts/bench.sh                 # 2000 concurrent streams, 200000-event relay, 200 latency samples
+#   ./scripts/bench.sh --streams 500   # any of --streams N --events N --samples N
+#
+# Prints: time-to-first-token added by the backend (p50/p90), relay throughput in content events/s,
+# and resident memory and failures with many concurrent slow streams.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+swift build -c release --product aichat-backend
+swift build -c release --product aichat-bench
+bin=$(swift build -c release --show-bin-path)
+# Every stream holds a few sockets in each process.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+"$bin/aichat-bench" "$bin/aichat-backend" "$@"
