@@ -29,6 +29,9 @@ struct APIProxy<Context: RequestContext & RemoteAddressRequestContext> {
         upstream.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in request.headers where !Self.hopByHop.contains(field.name.canonicalName) {
             if field.name.canonicalName.hasPrefix("x-forwarded-") { continue }
+            // The origin was checked by `OriginCheckMiddleware`: what reaches the backend is same-origin, and its CORS
+            // layer would otherwise turn every error of a browser's write request into a bare 500.
+            if field.name == .origin { continue }
             upstream.headers.add(name: field.name.rawName, value: field.value)
         }
         let client = context.remoteAddress?.ipAddress ?? "unknown"

@@ -17,15 +17,25 @@ public struct FrontendRequestContext: RequestContext, RemoteAddressRequestContex
     }
 }
 
-/// The composition root of the frontend server.
+/// The composition root of the frontend server: resources (templates, strings, static files) → HTTP client →
+/// controllers → router.
 public struct Frontend: Sendable {
     public let configuration: FrontendConfiguration
     public let logger: Logger
     public let client: HTTPClient
+    let environment: PageEnvironment
     let startedAt = ContinuousClock.now
 
-    /// The proxy's client gives up connecting after a few seconds, so a stopped backend answers 502 at once.
-    public init(configuration: FrontendConfiguration, logger: Logger) {
+    /// Loads `Resources/templates`, `Resources/i18n` and `Resources/public`; a missing template or strings file
+    /// stops start-up. The proxy's client gives up connecting after a few seconds, so a stopped backend answers
+    /// 502 at once.
+    public init(configuration: FrontendConfiguration, logger: Logger) async throws {
+        let resources = configuration.resourcesDirectory
+        self.environment = PageEnvironment(
+            renderer: try await PageRenderer(directory: resources + "/templates"),
+            localization: try Localization(directory: resources + "/i18n"),
+            assets: try StaticAssets(directory: resources + "/public")
+        )
         self.configuration = configuration
         self.logger = logger
         var clientConfiguration = HTTPClient.Configuration(
@@ -54,7 +64,10 @@ public struct Frontend: Sendable {
 
     public func router() -> Router<FrontendRequestContext> {
         let router = Router(context: FrontendRequestContext.self)
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: APIErrorMiddleware())
+        router.add(middleware: PageErrorMiddleware(environment: self.environment))
+        router.add(middleware: OriginCheckMiddleware(trustedOrigins: self.configuration.trustedOrigins))
         let environment = self.configuration.environment.rawValue
         let startedAt = self.startedAt
         router.get("/api/health") { _, _ in
@@ -67,6 +80,13 @@ public struct Frontend: Sendable {
         router.head("/api/health") { _, _ in Response(status: .ok) }
         APIProxy<FrontendRequestContext>(client: self.client, backendBaseURL: self.configuration.backendBaseURL, bodyLimit: self.configuration.maxBodyBytes)
             .addRoutes(to: router)
+
+        // Pages and static files
+        let backend = BackendClient(client: self.client, baseURL: self.configuration.backendBaseURL)
+        let cookie = SessionCookie(policy: self.configuration.cookieSecure)
+        self.environment.assets.addRoutes(to: router)
+        AuthPagesController(environment: self.environment, backend: backend, cookie: cookie).addRoutes(to: router)
+        AppPagesController(environment: self.environment, backend: backend, cookie: cookie).addRoutes(to: router)
         return router
     }
 

@@ -1,11 +1,14 @@
 import AIChatCore
+import Foundation
 import Logging
 
 /// Settings of the frontend server, read once at start-up.
 ///
 /// `PORT` (3000), `HOST` (0.0.0.0), `BACKEND_HOST` (localhost), `BACKEND_INTERNAL_PORT` (→ `BACKEND_PORT` → 8001),
-/// `APP_ENV`/`NODE_ENV`, `LOG_LEVEL`, `MAX_BODY_BYTES` (32 MiB). The backend address is read at run time, so one
-/// image works with any compose file.
+/// `APP_ENV`/`NODE_ENV`, `LOG_LEVEL`, `MAX_BODY_BYTES` (32 MiB), `COOKIE_SECURE` (auto|true|false),
+/// `RESOURCES_DIR` (`Resources`, relative to the working directory: templates, static files and strings) and
+/// `TRUSTED_ORIGINS` (extra comma-separated origins accepted on state-changing requests, for proxies that rewrite
+/// `Host`). The backend address is read at run time, so one image works with any compose file.
 public struct FrontendConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -14,6 +17,14 @@ public struct FrontendConfiguration: Sendable {
     public var environment: RuntimeEnvironment
     public var logLevel: Logger.Level
     public var maxBodyBytes: Int
+    public var cookieSecure: CookieSecurity
+    public var resourcesDirectory: String
+    public var trustedOrigins: [String]
+
+    /// When the `token` cookie carries `Secure`: per request scheme and `X-Forwarded-Proto`, or always, or never.
+    public enum CookieSecurity: String, CaseIterable, Sendable {
+        case auto, `true`, `false`
+    }
 
     public init(env: EnvironmentValues) throws {
         self.environment = try RuntimeEnvironment.read(from: env)
@@ -27,6 +38,11 @@ public struct FrontendConfiguration: Sendable {
             self.backendPort = try env.integer("BACKEND_PORT", default: 8001, range: 1...65535)
         }
         self.maxBodyBytes = try env.integer("MAX_BODY_BYTES", default: 32 << 20, range: 1024...(1 << 30))
+        self.cookieSecure = try env.choice("COOKIE_SECURE", default: CookieSecurity.auto)
+        self.resourcesDirectory = env.string("RESOURCES_DIR", default: "Resources")
+        self.trustedOrigins = (env.string("TRUSTED_ORIGINS") ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            .filter { !$0.isEmpty }
     }
 
     public var backendBaseURL: String {

@@ -62,8 +62,9 @@ struct Bench {
             fake.mode.withLock { $0 = .fast(events: 5) }
             var direct: [Double] = []
             var relayed: [Double] = []
-            let session = try await api.createSession(token: token, connectionId: connection)
             for _ in 0..<samples {
+                // A new conversation each time, so the figure is the relay's cost, not a growing history's.
+                let session = try await api.createSession(token: token, connectionId: connection)
                 direct.append(try await api.firstToken(url: providerURL + "/v1/chat/completions", body: #"{"model":"m","stream":true,"messages":[]}"#, token: nil))
                 relayed.append(
                     try await api.firstToken(url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(session),"content":"hi"}"#, token: token)

@@ -87,7 +87,7 @@ final class BackendProcess: Sendable {
     }
 
     func waitUntilHealthy(client: HTTPClient) async throws {
-        for _ in 0..<200 {
+        for _ in 0..<1200 {
             if let response = try? await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(self.port)/api/settings/health"), timeout: .seconds(1)),
                 response.status == .ok
             {

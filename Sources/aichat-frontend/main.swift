@@ -21,8 +21,15 @@ let logger = Logger(label: "aichat-frontend")
 logger.notice(
     "aichat-frontend \(AppInfo.version) listening on http://\(configuration.host):\(configuration.port), proxying /api to \(configuration.backendBaseURL)"
 )
+let frontend: Frontend
 do {
-    try await Frontend(configuration: configuration, logger: logger).application().runService()
+    frontend = try await Frontend(configuration: configuration, logger: logger)
+} catch {
+    logger.critical("aichat-frontend cannot start: \(error)")
+    exit(1)
+}
+do {
+    try await frontend.application().runService()
 } catch {
     logger.critical("aichat-frontend stopped: \(error)")
     exit(1)

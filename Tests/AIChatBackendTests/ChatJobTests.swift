@@ -152,6 +152,7 @@ import Testing
                 let reply = try await client.call(.post, "/api/chat/completion", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
                 #expect(reply.status == .ok)
                 #expect(reply.data?["content"]?.string == "Whole answer")
+                #expect(reply.data?["usage"]?["total_tokens"]?.int == 17)
                 fake.enqueue(.status(500, body: "boom"), .status(500, body: "boom"), .status(500, body: "boom"))
                 let failed = try await client.call(.post, "/api/chat/completion", json: ["sessionId": chat.sessionId, "content": "q2"], token: chat.token)
                 #expect(failed.status == .badGateway)

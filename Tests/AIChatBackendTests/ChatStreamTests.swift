@@ -162,6 +162,61 @@ import Testing
         }
     }
 
+    @Test func anthropicAndGeminiStreamThroughTheSameEvents() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { _, client in
+                let anthropic = try await ChatFixture.make(client, fake: fake, provider: "anthropic", path: "", model: "claude-sonnet-4")
+                fake.enqueue(.chunks(FakeStreams.anthropic(["Bon", "jour"], thinking: ["consider"]), contentType: "text/event-stream"))
+                let (_, first, _) = try await client.stream("/api/chat/stream", json: ["sessionId": anthropic.sessionId, "content": "q"], token: anthropic.token)
+                #expect(first.content == "Bonjour")
+                #expect(first.reasoning == "consider")
+                #expect(first.last("usage")?["usage"]?["prompt_tokens"]?.int == 21)
+                let sentA = try #require(fake.chatRequests.last)
+                #expect(sentA.path == "/v1/messages")
+                #expect(sentA.headers["x-api-key"] == "sk-test-secret-key-123456")
+                #expect(sentA.headers["authorization"] == nil)
+                #expect(sentA.json?["max_tokens"]?.int != nil)
+
+                let session = try await client.call(
+                    .post, "/api/sessions", json: ["connectionId": anthropic.connectionId, "rawId": "claude-sonnet-4"], token: anthropic.token
+                )
+                _ = session
+                let google = try await client.call(
+                    .post, "/api/connections", json: ["provider": "google", "baseUrl": fake.baseURL, "apiKey": "AIza-test-key-000000000", "modelIds": ["gemini-2.5-flash"]],
+                    token: anthropic.token
+                )
+                let googleId = try #require(google.data?["id"]?.int)
+                let geminiSession = try #require(
+                    try await client.call(.post, "/api/sessions", json: ["connectionId": googleId, "rawId": "gemini-2.5-flash"], token: anthropic.token).data?["id"]?.int
+                )
+                fake.enqueue(.chunks(FakeStreams.gemini(["Hal", "lo"], thoughts: ["hmm"]), contentType: "text/event-stream"))
+                let (_, second, _) = try await client.stream("/api/chat/stream", json: ["sessionId": geminiSession, "content": "q"], token: anthropic.token)
+                #expect(second.content == "Hallo")
+                #expect(second.reasoning == "hmm")
+                #expect(second.last("usage")?["usage"]?["total_tokens"]?.int == 14)
+                let sentG = try #require(fake.chatRequests.last)
+                #expect(sentG.path == "/v1beta/models/gemini-2.5-flash:streamGenerateContent")
+                #expect(sentG.query == "alt=sse")
+                #expect(sentG.headers["x-goog-api-key"] == "AIza-test-key-000000000")
+            }
+        }
+    }
+
+    @Test func keepAlivesFlowWhileWaitingForTheProvider() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend(["SSE_HEARTBEAT_INTERVAL_MS": "1000"]) { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(.chunks(FakeStreams.openAI(["late"]), contentType: "text/event-stream", firstDelay: .milliseconds(1500)))
+                let (_, sse, raw) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                #expect(sse.content == "late")
+                #expect(sse.pings >= 1)
+                let firstPing = try #require(raw.range(of: ": ping"))
+                let firstContent = try #require(raw.range(of: #""type":"content""#))
+                #expect(firstPing.lowerBound < firstContent.lowerBound)
+            }
+        }
+    }
+
     @Test func badChatInputIs4xx() async throws {
         try await FakeProvider.run { fake in
             try await withBackend { _, client in

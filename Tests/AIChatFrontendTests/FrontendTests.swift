@@ -1,5 +1,4 @@
 import AIChatCore
-import AIChatFrontend
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -8,24 +7,39 @@ import Logging
 import NIOCore
 import Testing
 
-@Suite struct FrontendTests {
-    /// Runs `body` against a frontend whose backend is 127.0.0.1:`backendPort`, then shuts its client down.
-    func withFrontend(backendPort: Int, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let env = EnvironmentValues(["BACKEND_HOST": "127.0.0.1", "BACKEND_INTERNAL_PORT": String(backendPort), "APP_ENV": "test"])
-        let frontend = Frontend(configuration: try FrontendConfiguration(env: env), logger: logger)
-        do {
-            try await Application(router: frontend.router()).test(.router, body)
-            await frontend.shutdown()
-        } catch {
-            await frontend.shutdown()
-            throw error
-        }
-    }
+@testable import AIChatFrontend
 
+/// Runs `body` against a frontend whose backend is 127.0.0.1:`backendPort`, then shuts its client down.
+func withFrontend(
+    backendPort: Int, environment extra: [String: String] = [:], _ body: @Sendable (any TestClientProtocol) async throws -> Void
+) async throws {
+    var logger = Logger(label: "test")
+    logger.logLevel = .warning
+    var values = [
+        "BACKEND_HOST": "127.0.0.1", "BACKEND_INTERNAL_PORT": String(backendPort), "APP_ENV": "test", "RESOURCES_DIR": TestResources.directory,
+    ]
+    values.merge(extra) { $1 }
+    let frontend = try await Frontend(configuration: try FrontendConfiguration(env: EnvironmentValues(values)), logger: logger)
+    do {
+        try await Application(router: frontend.router()).test(.router, body)
+        await frontend.shutdown()
+    } catch {
+        await frontend.shutdown()
+        throw error
+    }
+}
+
+enum TestResources {
+    /// `Resources` of the package, found from this file so the tests run from any working directory.
+    static var directory: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Resources").path
+    }
+}
+
+@Suite struct ProxyTests {
     @Test func healthAnswersTheOriginalShape() async throws {
-        try await self.withFrontend(backendPort: 1) { client in
+        try await withFrontend(backendPort: 1) { client in
             try await client.execute(uri: "/api/health", method: .get) { response in
                 #expect(response.status == .ok)
                 let json = try JSONValue.parse(Data(buffer: response.body))
@@ -46,16 +60,49 @@ import Testing
         #expect(configuration.backendBaseURL == "http://backend:9001")
         #expect(try FrontendConfiguration(env: EnvironmentValues([:])).backendBaseURL == "http://localhost:8001")
         #expect(throws: ConfigurationError.self) { try FrontendConfiguration(env: EnvironmentValues(["BACKEND_INTERNAL_PORT": "x"])) }
+        #expect(throws: ConfigurationError.self) { try FrontendConfiguration(env: EnvironmentValues(["COOKIE_SECURE": "sometimes"])) }
     }
 
     @Test func backendDownIsA502InTheEnvelope() async throws {
-        try await self.withFrontend(backendPort: 9) { client in
+        try await withFrontend(backendPort: 9) { client in
             try await client.execute(uri: "/api/auth/me", method: .get) { response in
                 #expect(response.status == .badGateway)
                 let json = try JSONValue.parse(Data(buffer: response.body))
                 #expect(json == .object(["success": .bool(false), "error": .string("Backend unavailable")]))
             }
         }
+    }
+
+    @Test func crossOriginWritesToTheAPIAreRefused() async throws {
+        try await withFrontend(backendPort: 9) { client in
+            try await client.execute(
+                uri: "/api/sessions", method: .post, headers: [.xForwardedHost: "chat.example", .origin: "https://evil.example"], body: ByteBuffer(string: "{}")
+            ) { response in
+                #expect(response.status == .forbidden)
+                let json = try JSONValue.parse(Data(buffer: response.body))
+                #expect(json == .object(["success": .bool(false), "error": .string("Cross-origin request refused")]))
+            }
+            // Same origin passes the check (and reaches the stopped backend).
+            try await client.execute(
+                uri: "/api/sessions", method: .post, headers: [.xForwardedHost: "chat.example", .origin: "https://chat.example"], body: ByteBuffer(string: "{}")
+            ) { response in
+                #expect(response.status == .badGateway)
+            }
+            try await client.execute(uri: "/api/sessions", method: .delete, headers: [.xForwardedHost: "chat.example", .referer: "http://evil.example/page"]) { response in
+                #expect(response.status == .forbidden)
+            }
+            try await client.execute(uri: "/api/sessions", method: .post, headers: [.xForwardedHost: "chat.example", .origin: "null"]) { response in
+                #expect(response.status == .forbidden)
+            }
+        }
+    }
+
+    @Test func trustedOriginsAndForwardedHostsPass() {
+        let check = OriginCheckMiddleware<FrontendRequestContext>(trustedOrigins: ["https://app.example"])
+        #expect(OriginCheckMiddleware<FrontendRequestContext>.origin(of: "https://Chat.Example:443/x")! == ("https", "chat.example:443"))
+        #expect(OriginCheckMiddleware<FrontendRequestContext>.sameHost("chat.example", "chat.example:443", scheme: "https"))
+        #expect(!OriginCheckMiddleware<FrontendRequestContext>.sameHost("chat.example", "chat.example:8443", scheme: "https"))
+        #expect(check.trustedOrigins == ["https://app.example"])
     }
 
     /// A real upstream on port 0: the proxy forwards method, path, query, body and headers and streams SSE.
@@ -91,7 +138,7 @@ import Testing
         let upstream = Application(router: upstreamRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await upstream.test(.live) { upstreamClient in
             let port = try #require(upstreamClient.port)
-            try await self.withFrontend(backendPort: port) { client in
+            try await withFrontend(backendPort: port) { client in
                 try await client.execute(
                     uri: "/api/echo?x=1&y=two", method: .post,
                     headers: [.authorization: "Bearer abc", .contentType: "application/json", .connection: "keep-alive"],
@@ -99,6 +146,7 @@ import Testing
                 ) { response in
                     #expect(response.status == .created)
                     #expect(response.headers[HTTPField.Name("X-Upstream")!] == "yes")
+                    #expect(response.headers[.xContentTypeOptions] == "nosniff")
                     let echo = try JSONDecoder().decode([String: String].self, from: Data(buffer: response.body))
                     #expect(echo["method"] == "POST")
                     #expect(echo["query"] == "x=1&y=two")

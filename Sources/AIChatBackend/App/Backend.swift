@@ -53,7 +53,7 @@ public final class Backend: Sendable {
             timeout: .init(connect: .seconds(10)),
             decompression: .enabled(limit: .ratio(50))
         )
-        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
+        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 4096)
         // A refused connection fails at once instead of being retried until the deadline.
         clientConfiguration.connectionPool.retryConnectionEstablishment = false
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
@@ -163,7 +163,7 @@ public final class Backend: Sendable {
             sessions: self.sessions, messages: self.messages, usage: self.usage, registry: self.registry,
             contextLimits: ContextLimits(settings: self.settings, repository: self.settingsRepository), bodyLimit: limit
         ).addRoutes(to: chat)
-        ChatController(service: self.chat, sessions: self.sessions, messages: self.messages, resolver: resolver, bodyLimit: limit)
+        ChatController(service: self.chat, sessions: self.sessions, messages: self.messages, usage: self.usage, resolver: resolver, bodyLimit: limit)
             .addRoutes(to: chat)
 
         return router

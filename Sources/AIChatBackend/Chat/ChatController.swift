@@ -9,6 +9,7 @@ struct ChatController {
     let service: ChatService
     let sessions: any SessionRepository
     let messages: any MessageRepository
+    let usage: any UsageRepository
     let resolver: ModelResolver
     let bodyLimit: Int
 
@@ -60,6 +61,9 @@ struct ChatController {
             }
             throw APIError.conflict("An answer is still being generated in this session; stop it first")
         }
+        // The history and budget are read while the message is stored: the answer can start sooner.
+        async let history = self.service.history(for: session)
+        async let limit = self.service.contextLimits.limit(for: user, session: session)
         let (message, created) = try await self.messages.insertUser(
             sessionId: session.id, content: body.content, clientMessageId: body.clientMessageId, images: body.images
         )
@@ -73,7 +77,9 @@ struct ChatController {
             let title = Self.title(from: body.content)
             if !title.isEmpty { _ = try? await self.sessions.update(id: session.id, userId: user.id, SessionChanges(title: title)) }
         }
-        return Prepared(plan: self.plan(body, user: user, session: session, connection: connection, message: message), replay: nil, running: nil)
+        var plan = self.plan(body, user: user, session: session, connection: connection, message: message)
+        plan.preloaded = (try await history, try await limit)
+        return Prepared(plan: plan, replay: nil, running: nil)
     }
 
     func plan(_ body: ChatRequestBody, user: User, session: ChatSession, connection: Connection, message: ChatMessageRecord?) -> GenerationPlan {
@@ -146,9 +152,12 @@ struct ChatController {
             }
         }
         let answer = try await self.messages.latestAnswer(sessionId: prepared.plan.session.id, parentId: userMessageId)
+        let round = try await self.usage.lastRound(sessionId: prepared.plan.session.id)
         return Envelope(
             CompletionResult(
-                content: answer?.content ?? "", reasoning: answer?.reasoning, usage: nil, messageId: userMessageId, assistantMessageId: answer?.id
+                content: answer?.content ?? "", reasoning: answer?.reasoning,
+                usage: round.map { UsageJSON(prompt_tokens: $0.promptTokens, completion_tokens: $0.completionTokens, total_tokens: $0.totalTokens) },
+                messageId: userMessageId, assistantMessageId: answer?.id
             )
         )
     }

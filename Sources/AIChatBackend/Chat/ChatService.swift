@@ -15,6 +15,8 @@ struct GenerationPlan: Sendable {
     var reasoningEffort: ReasoningEffort?
     var ollamaThink: Bool?
     var saveReasoning: Bool?
+    /// The history and token budget when they were read while the user message was being stored.
+    var preloaded: (history: [ChatMessageRecord], limit: Int)?
 }
 
 /// Runs answers as server-side jobs: history and budget, the provider stream, reasoning and usage accounting,
@@ -94,8 +96,15 @@ final class ChatService: Sendable {
         do {
             let current = try await self.settings.current()
             settings = current
-            limit = try await self.contextLimits.limit(for: plan.user, session: plan.session)
-            let (messages, prompt) = try await self.conversation(plan, limit: limit)
+            let history: [ChatMessageRecord]
+            if let preloaded = plan.preloaded {
+                (history, limit) = preloaded
+            } else {
+                async let budget = self.contextLimits.limit(for: plan.user, session: plan.session)
+                history = try await self.history(for: plan.session)
+                limit = try await budget
+            }
+            let (messages, prompt) = self.conversation(plan, history: history, limit: limit)
             promptTokens = prompt
             job.emit(SSEFrame.start(messageId: plan.userMessage.id), as: .opening)
             if current.bool(.usageEmit), !current.bool(.usageProviderOnly) {
@@ -182,10 +191,9 @@ final class ChatService: Sendable {
 
     /// The provider messages: the session's system prompt, then the history that fits the budget, then the
     /// current turn (always kept, with its images).
-    func conversation(_ plan: GenerationPlan, limit: Int) async throws -> ([ChatMessage], Int) {
-        let history = try await self.messages.history(sessionId: plan.session.id, excluding: plan.userMessage.id, limit: 1000)
-            .filter { $0.id < plan.userMessage.id && !$0.content.isEmpty }
-        var turns = history.map { (role: $0.role, text: $0.content, images: [ImageAttachment]()) }
+    func conversation(_ plan: GenerationPlan, history: [ChatMessageRecord], limit: Int) -> ([ChatMessage], Int) {
+        let earlier = history.filter { $0.id < plan.userMessage.id && !$0.content.isEmpty }
+        var turns = earlier.map { (role: $0.role, text: $0.content, images: [ImageAttachment]()) }
         turns.append((.user, plan.userMessage.content, plan.userMessage.images.map { ImageAttachment(mime: $0.mime, base64Data: $0.data) }))
         let systemCost = plan.session.systemPrompt.map { PromptBudget.cost(role: "system", content: $0) } ?? 0
         let (kept, used) = PromptBudget.truncate(turns, limit: max(0, limit - systemCost), role: { $0.role.rawValue }, content: { $0.text })
@@ -196,6 +204,11 @@ final class ChatService: Sendable {
             messages.append(ChatMessage(role: role, text: turn.text, images: turn.images))
         }
         return (messages, used + systemCost)
+    }
+
+    /// The newest part of the conversation that can matter for the budget.
+    func history(for session: ChatSession) async throws -> [ChatMessageRecord] {
+        try await self.messages.history(sessionId: session.id, excluding: nil, limit: 1000)
     }
 
     /// Request → session → system setting precedence for the reasoning parameters.

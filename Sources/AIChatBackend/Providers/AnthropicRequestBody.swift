@@ -21,7 +21,7 @@ enum AnthropicRequestBody {
             "messages": .array(Self.turns(messages)),
             "stream": .bool(stream),
         ]
-        let system = messages.filter { $0.role == .system }.map(\.text).filter { !Self.isBlank($0) }
+        let system = messages.filter { $0.role == .system && $0.hasText }.map(\.text)
         if !system.isEmpty { body["system"] = .string(system.joined(separator: "\n\n")) }
         let requested = options.maxTokens.flatMap { $0 > 0 ? $0 : nil }
         if options.reasoningEnabled {
@@ -72,11 +72,7 @@ enum AnthropicRequestBody {
                 blocks.append(.object(["type": .string("image"), "source": source]))
             }
         }
-        if !Self.isBlank(message.text) { blocks.append(.object(["type": .string("text"), "text": .string(message.text)])) }
+        if message.hasText { blocks.append(.object(["type": .string("text"), "text": .string(message.text)])) }
         return blocks
-    }
-
-    static func isBlank(_ text: String) -> Bool {
-        text.allSatisfy(\.isWhitespace)
     }
 }

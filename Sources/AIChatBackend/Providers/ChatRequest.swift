@@ -29,6 +29,9 @@ public struct ChatMessage: Sendable, Equatable {
         self.text = text
         self.images = images
     }
+
+    /// Whether the text has anything but whitespace: several APIs reject empty text parts.
+    var hasText: Bool { !self.text.allSatisfy(\.isWhitespace) }
 }
 
 /// What to ask of the model, after the request → session → setting → default precedence has been applied.

@@ -7,7 +7,7 @@ import AIChatCore
 enum GeminiRequestBody {
     static func make(_ messages: [ChatMessage], options: GenerationOptions) -> JSONValue {
         var body: [String: JSONValue] = ["contents": .array(Self.contents(messages))]
-        let system = messages.filter { $0.role == .system }.map(\.text).filter { !AnthropicRequestBody.isBlank($0) }
+        let system = messages.filter { $0.role == .system && $0.hasText }.map(\.text)
         if !system.isEmpty {
             body["systemInstruction"] = .object(["parts": .array([.object(["text": .string(system.joined(separator: "\n\n"))])])])
         }
@@ -28,7 +28,7 @@ enum GeminiRequestBody {
                     parts.append(.object(["inline_data": .object(["mime_type": .string(image.mime), "data": .string(image.base64Data)])]))
                 }
             }
-            if !AnthropicRequestBody.isBlank(message.text) { parts.append(.object(["text": .string(message.text)])) }
+            if message.hasText { parts.append(.object(["text": .string(message.text)])) }
             guard !parts.isEmpty else { continue }
             let role = message.role == .assistant ? "model" : "user"
             if let last = turns.last, last.role == role {

@@ -24,7 +24,7 @@ enum OpenAIRequestBody {
         let role = JSONValue.string(message.role.rawValue)
         guard message.role == .user, !message.images.isEmpty else { return .object(["role": role, "content": .string(message.text)]) }
         var parts: [JSONValue] = []
-        if !message.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if message.hasText {
             parts.append(.object(["type": .string("text"), "text": .string(message.text)]))
         }
         for image in message.images {

@@ -52,19 +52,15 @@ public enum ProviderError: Error, Sendable, Equatable {
     /// Whether retrying the same request later may succeed (rate limits, overload, server errors).
     public var isRetryable: Bool {
         guard case .upstream(let status?, _) = self else { return false }
-        return status == 408 || status == 409 || status == 429 || status >= 500
+        return status == 408 || status == 429 || status >= 500
     }
 
     /// Shortens a provider text and masks anything that looks like a credential or a URL query.
     static func sanitized(_ text: String, limit: Int = 500) -> String {
-        var words: [Substring] = []
-        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
-            words.append(Self.maskedWord(word))
-        }
-        var result = words.joined(separator: " ")
         let space: Unicode.Scalar = " "
-        result = String(String.UnicodeScalarView(result.unicodeScalars.map { $0.properties.generalCategory == .control ? space : $0 }))
-        result = result.trimmingCharacters(in: .whitespaces)
+        let flat = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? space : $0 }))
+        let masked = flat.split(separator: " ").map(Self.maskedWord).joined(separator: " ")
+        var result = masked.trimmingCharacters(in: .whitespaces)
         if result.count > limit { result = String(result.prefix(limit)) + "…" }
         return result
     }

@@ -8,8 +8,11 @@ import Foundation
 enum ProviderJSON {
     /// The decoded document, or nil when the bytes are not JSON of that shape.
     static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) -> T? {
-        try? JSONDecoder().decode(type, from: Data(bytes))
+        try? Self.decoder.decode(type, from: Data(bytes))
     }
+
+    /// One decoder for every payload: decoding never changes it, and it may be used by several tasks at once.
+    private static let decoder = JSONDecoder()
 
     /// Whether the payload is exactly `[DONE]` (surrounding spaces allowed).
     static func isDoneMarker(_ payload: ArraySlice<UInt8>) -> Bool {

@@ -34,7 +34,8 @@ public struct ProviderRequestBuilder: Sendable {
                 url = base + "/chat/completions"
                 body = OpenAIRequestBody.make(messages, options: options, stream: stream)
             case .azureOpenAI:
-                url = Self.azureRoot(base) + "/openai/deployments/" + Self.pathSegment(model) + "/chat/completions?api-version="
+                url =
+                    Self.azureRoot(base) + "/openai/deployments/" + Self.pathSegment(model) + "/chat/completions?api-version="
                     + Self.queryValue(self.azureVersion)
                 body = OpenAIRequestBody.make(messages, options: options, stream: stream)
             case .ollama:

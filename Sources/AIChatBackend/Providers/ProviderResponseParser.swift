@@ -182,7 +182,8 @@ private struct ModelList: Decodable {
             self.id = container.lenientValue(String.self, forKey: .id)
             self.name = container.lenientValue(String.self, forKey: .name)
             self.model = container.lenientValue(String.self, forKey: .model)
-            self.displayName = container.lenientValue(String.self, forKey: .displayName)
+            self.displayName =
+                container.lenientValue(String.self, forKey: .displayName)
                 ?? container.lenientValue(String.self, forKey: .displayNameSnake)
             self.supportedGenerationMethods = container.lenientValue([String].self, forKey: .supportedGenerationMethods)
         }
@@ -199,7 +200,8 @@ private struct ErrorDocument: Decodable {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Keys.self)
-        self.message = container.lenientValue(UpstreamErrorBody.self, forKey: .error)?.message
+        self.message =
+            container.lenientValue(UpstreamErrorBody.self, forKey: .error)?.message
             ?? container.lenientValue(String.self, forKey: .message)
             ?? container.lenientValue(String.self, forKey: .detail)
     }

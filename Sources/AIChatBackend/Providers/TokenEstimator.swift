@@ -26,7 +26,7 @@ public enum TokenEstimator {
     /// The estimated token count; 0 for empty text.
     public static func count(_ text: String) -> Int {
         guard !text.isEmpty else { return 0 }
-        var scanner = Scanner(text)
+        var scanner = PieceScanner(text)
         return scanner.estimate()
     }
 
@@ -134,7 +134,7 @@ extension TokenEstimator {
         case none, space, symbol
     }
 
-    struct Scanner {
+    struct PieceScanner {
         let scalars: [Unicode.Scalar]
         let classes: [CharacterClass]
         /// ASCII word costs under the English curve and under the other-Latin-languages curve.
@@ -276,9 +276,11 @@ extension TokenEstimator {
         static func englishWordCost(_ word: ArraySlice<Unicode.Scalar>, prefix: Prefix) -> Double {
             let letters = word.prefix { $0 != "'" }
             let length = letters.count
-            let lowercase = letters.allSatisfy { (0x61...0x7A).contains($0.value) }
-            let uppercase = letters.allSatisfy { (0x41...0x5A).contains($0.value) }
-            let capitalised = !uppercase && (0x41...0x5A).contains(letters.first?.value ?? 0) && letters.dropFirst().allSatisfy { (0x61...0x7A).contains($0.value) }
+            let isLower = { (scalar: Unicode.Scalar) in (0x61...0x7A).contains(scalar.value) }
+            let isUpper = { (scalar: Unicode.Scalar) in (0x41...0x5A).contains(scalar.value) }
+            let lowercase = letters.allSatisfy(isLower)
+            let uppercase = letters.allSatisfy(isUpper)
+            let capitalised = !uppercase && letters.first.map(isUpper) == true && letters.dropFirst().allSatisfy(isLower)
             let over = { (threshold: Int) in Double(max(0, length - threshold)) }
             var cost: Double
             if lowercase {

@@ -33,19 +33,27 @@ import Testing
 
     /// Without a finish reason the stream may have been cut: usage is still reported, but not the end marker.
     @Test func aStreamWithoutFinishReasonHasNoEndMarker() throws {
-        let body = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"x\"}]}}],\"usageMetadata\":{\"promptTokenCount\":2,\"candidatesTokenCount\":1}}\n\n"
+        let body =
+            "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"x\"}]}}],\"usageMetadata\":{\"promptTokenCount\":2,\"candidatesTokenCount\":1}}\n\n"
         #expect(try StreamFeeding.expectSameAtEveryBoundary(body, self.make) == [.content("x"), .usage(ProviderUsage(prompt: 2, completion: 1))])
     }
 
     @Test func aBlockedPromptFinishesWithItsReason() throws {
-        let body = #"data: {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},"usageMetadata": {"promptTokenCount": 7,"totalTokenCount": 7}}"# + "\n\n"
-        #expect(try StreamFeeding.whole(body, self.make) == [.finish(reason: "prohibited_content"), .usage(ProviderUsage(prompt: 7, completion: 0, total: 7)), .done])
+        let body =
+            #"data: {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"},"usageMetadata": {"promptTokenCount": 7,"totalTokenCount": 7}}"# + "\n\n"
+        #expect(
+            try StreamFeeding.whole(body, self.make) == [
+                .finish(reason: "prohibited_content"), .usage(ProviderUsage(prompt: 7, completion: 0, total: 7)), .done,
+            ])
     }
 
     @Test func errorsThrowAndMalformedLinesAreCounted() throws {
-        let error = #"data: {"error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}}"# + "\n\n"
-        StreamFeeding.expectErrorAtEveryBoundary(error, .upstream(status: nil, message: "The model is overloaded. Please try again later."), self.make)
-        let body = "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\n\ndata: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"ok\"}]}}]}\n\n"
+        let error =
+            #"data: {"error": {"code": 503, "message": "The model is overloaded. Please try again later.", "status": "UNAVAILABLE"}}"# + "\n\n"
+        StreamFeeding.expectErrorAtEveryBoundary(
+            error, .upstream(status: nil, message: "The model is overloaded. Please try again later."), self.make)
+        let body =
+            "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\n\ndata: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"ok\"}]}}]}\n\n"
         var decoder = GeminiStreamDecoder()
         #expect(try decoder.decode(Array(body.utf8)) + decoder.finish() == [.content("ok")])
         #expect(decoder.malformedLines == 1)

@@ -33,7 +33,10 @@ import Testing
 
     @Test func lengthLimitedAnswersReportLength() throws {
         let body = #"{"message":{"content":"x"},"done":true,"done_reason":"length","prompt_eval_count":1,"eval_count":1}"# + "\n"
-        #expect(try StreamFeeding.whole(body, self.make) == [.content("x"), .finish(reason: "length"), .usage(ProviderUsage(prompt: 1, completion: 1)), .done])
+        #expect(
+            try StreamFeeding.whole(body, self.make) == [
+                .content("x"), .finish(reason: "length"), .usage(ProviderUsage(prompt: 1, completion: 1)), .done,
+            ])
     }
 
     @Test func malformedLinesAreSkippedAndCounted() throws {

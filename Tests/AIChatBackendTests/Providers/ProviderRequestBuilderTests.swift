@@ -13,7 +13,9 @@ import Testing
         ChatMessage(role: .user, text: "What is this?", images: [Self.image]),
     ]
 
-    func builder(_ kind: ProviderKind, base: String, auth: AuthType = .bearer, key: String? = "sk-test-key-123", extra: [String: String] = [:])
+    func builder(
+        _ kind: ProviderKind, base: String, auth: AuthType = .bearer, key: String? = "sk-test-key-123", extra: [String: String] = [:]
+    )
         -> ProviderRequestBuilder
     {
         ProviderRequestBuilder(ProviderEndpoint(kind: kind, baseURL: base, authType: auth, apiKey: key, extraHeaders: extra))
@@ -80,7 +82,11 @@ import Testing
         #expect(request.url == "https://res.openai.azure.com/openai/deployments/my%20deploy%2Fgpt%3F4o/chat/completions?api-version=2024-10-21")
         #expect(request.header("api-key") == "sk-test-key-123")
         #expect(request.header("Authorization") == nil)
-        #expect(try request.jsonBody() == json(#"{"model":"my deploy/gpt?4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Hi"}]}"#))
+        #expect(
+            try request.jsonBody()
+                == json(
+                    #"{"model":"my deploy/gpt?4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Hi"}]}"#
+                ))
     }
 
     @Test func azureVersionEntraTokenAndListing() throws {
@@ -206,7 +212,8 @@ import Testing
             """#
         )
         #expect(try stream.jsonBody() == expected)
-        let whole = try builder.chat([ChatMessage(role: .user, text: "Hi")], options: GenerationOptions(model: "models/gemini-2.0-flash"), stream: false)
+        let whole = try builder.chat(
+            [ChatMessage(role: .user, text: "Hi")], options: GenerationOptions(model: "models/gemini-2.0-flash"), stream: false)
         #expect(whole.url == "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:generateContent")
         #expect(try whole.jsonBody() == json(#"{"contents":[{"role":"user","parts":[{"text":"Hi"}]}]}"#))
         let list = try builder.listModels()
@@ -259,7 +266,9 @@ import Testing
     }
 
     @Test func badBaseURLsAndMissingModelsAreRefused() {
-        for base in ["", "not a url", "ftp://files.example.com", "https://", "https://a.example/v1?key=x", "https://a.example/#x", "https://a\u{0}b.example"] {
+        for base in [
+            "", "not a url", "ftp://files.example.com", "https://", "https://a.example/v1?key=x", "https://a.example/#x", "https://a\u{0}b.example",
+        ] {
             #expect(throws: ProviderError.invalidBaseURL, "\(base)") { try self.builder(.openai, base: base).listModels() }
         }
         #expect(throws: ProviderError.invalidRequest("no model selected")) {

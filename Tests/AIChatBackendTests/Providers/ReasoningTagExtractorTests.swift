@@ -68,7 +68,10 @@ import Testing
         let pieces = self.run(ReasoningTagExtractor(tags: ReasoningTagExtractor.defaultTags), ["<thought>", "a</thought><Thought>b</Thought>c"])
         #expect(self.summary(pieces).content == "c")
         #expect(self.summary(pieces).reasoning == "ab")
-        #expect(self.run(ReasoningTagExtractor(tags: ReasoningTagExtractor.defaultTags), ["<think>a</thinking>b"]) == [.reasoning("a</thinking>b")] + [.reasoningEnded])
+        #expect(
+            self.run(ReasoningTagExtractor(tags: ReasoningTagExtractor.defaultTags), ["<think>a</thinking>b"]) == [.reasoning("a</thinking>b")] + [
+                .reasoningEnded
+            ])
     }
 
     @Test func anUnterminatedBlockEndsWithTheAnswer() {

@@ -75,8 +75,16 @@ import Testing
         ("Chinese", "今天下午我们在会议室讨论了新版本的发布计划。大家一致认为，在正式上线之前，需要先完成性能测试，并且把用户反馈中提到的几个问题修复好。如果一切顺利，下周三就可以发布。", 52),
         ("Japanese", "昨日は雨が降っていたので、一日中家で本を読んでいました。夕方になって少し晴れてきたので、近くの公園まで散歩に行きました。空気がとても気持ちよかったです。", 57),
         ("Korean", "오늘은 날씨가 좋아서 친구와 함께 한강 공원에 갔습니다. 자전거를 빌려서 한 시간 정도 탔고, 저녁에는 근처 식당에서 맛있는 음식을 먹었습니다.", 49),
-        ("Russian", "Вчера вечером мы собрались у друзей, чтобы обсудить планы на лето. Кто-то предложил поехать на море, а кто-то хотел остаться в городе и заняться ремонтом квартиры.", 42),
-        ("German", "Nach dem Frühstück sind wir mit dem Zug in die Berge gefahren. Die Aussicht war großartig, aber der Weg zur Hütte war länger und steiler, als wir erwartet hatten.", 36),
+        (
+            "Russian",
+            "Вчера вечером мы собрались у друзей, чтобы обсудить планы на лето. Кто-то предложил поехать на море, а кто-то хотел остаться в городе и заняться ремонтом квартиры.",
+            42
+        ),
+        (
+            "German",
+            "Nach dem Frühstück sind wir mit dem Zug in die Berge gefahren. Die Aussicht war großartig, aber der Weg zur Hütte war länger und steiler, als wir erwartet hatten.",
+            36
+        ),
         ("Emoji", "Happy birthday! 🎉🎂 Hope you have an amazing day 😊 Can't wait to celebrate with you this weekend 🥳🍕🎈 See you soon! ❤️", 34),
         ("Chinese and English", "我们的 API 服务使用 Swift 编写，部署在 Docker 容器里。请求先经过 nginx 反向代理，然后转发到 backend 的 8001 端口。日志级别可以通过 LOG_LEVEL 环境变量配置。", 49),
         (

@@ -13,8 +13,8 @@ import Synchronization
 final class FakeProvider: Sendable {
     /// How the next chat request is answered.
     enum Reply: Sendable {
-        /// Raw body chunks written one by one with `delay` between them.
-        case chunks([String], contentType: String, delay: Duration = .zero)
+        /// Raw body chunks written one by one with `delay` between them, the first after `firstDelay`.
+        case chunks([String], contentType: String, delay: Duration = .zero, firstDelay: Duration = .zero)
         /// A status code with a body (e.g. 429 with `Retry-After`).
         case status(Int, body: String, headers: [String: String] = [:])
         /// Holds the response open, sending nothing, until the client goes away.
@@ -103,13 +103,14 @@ final class FakeProvider: Sendable {
                     var headers: HTTPFields = [.contentType: "application/json"]
                     for (name, value) in extra { headers[HTTPField.Name(name)!] = value }
                     return Response(status: .init(code: code), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
-                case .chunks(let chunks, let contentType, let delay):
+                case .chunks(let chunks, let contentType, let delay, let firstDelay):
                     let inbound = request
                     return Response(
                         status: .ok, headers: [.contentType: contentType],
                         body: ResponseBody { writer in
                             do {
                                 try await inbound.body.consumeWithCancellationOnInboundClose { _ in
+                                    if firstDelay > .zero { try await Task.sleep(for: firstDelay) }
                                     for chunk in chunks {
                                         if delay > .zero { try await Task.sleep(for: delay) }
                                         try await writer.write(ByteBuffer(string: chunk))
@@ -179,6 +180,41 @@ enum FakeStreams {
         lines += pieces.map { #"{"model":"llama3","message":{"role":"assistant","content":\#(quoted($0))},"done":false}"# + "\n" }
         lines.append(#"{"model":"llama3","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":9,"eval_count":4}"# + "\n")
         return lines
+    }
+
+    static func anthropic(_ pieces: [String], thinking: [String] = []) -> [String] {
+        var events = [
+            "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m1\",\"role\":\"assistant\",\"usage\":{\"input_tokens\":21,\"output_tokens\":1}}}\n\n"
+        ]
+        for piece in thinking {
+            events.append(
+                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\(quoted(piece))}}\n\n"
+            )
+        }
+        for piece in pieces {
+            events.append(
+                "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\(quoted(piece))}}\n\n"
+            )
+        }
+        events.append(
+            "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":7}}\n\n"
+        )
+        events.append("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+        return events
+    }
+
+    static func gemini(_ pieces: [String], thoughts: [String] = []) -> [String] {
+        var events: [String] = []
+        for thought in thoughts {
+            events.append("data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\(quoted(thought)),\"thought\":true}]}}]}\r\n\r\n")
+        }
+        for (index, piece) in pieces.enumerated() {
+            let last = index == pieces.count - 1
+            let finish = last ? ",\"finishReason\":\"STOP\"" : ""
+            let usage = last ? ",\"usageMetadata\":{\"promptTokenCount\":8,\"candidatesTokenCount\":6,\"totalTokenCount\":14}" : ""
+            events.append("data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\(quoted(piece))}]}\(finish)}]\(usage)}\r\n\r\n")
+        }
+        return events
     }
 
     static func quoted(_ text: String) -> String {

@@ -1,0 +1,334 @@
+"""Browser test of the whole product: real backend and frontend binaries, a fake provider, headless Chromium.
+
+Usage: python test_ui.py <bin-dir> <artefacts-dir> [<docs-screenshots-dir>]
+Prints one line per step and closes with "N passed, N failed".
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+import fake_provider
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN, ARTEFACTS = sys.argv[1], sys.argv[2]
+DOCS = sys.argv[3] if len(sys.argv) > 3 else None
+os.makedirs(ARTEFACTS, exist_ok=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, seconds=60):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+class Product:
+    """Fake provider, backend and frontend on free loopback ports, data in a temporary folder."""
+
+    def __init__(self):
+        self.data = tempfile.mkdtemp(prefix="aichat-browser-")
+        self.provider_port, self.backend_port, self.frontend_port = free_port(), free_port(), free_port()
+        self.provider = fake_provider.serve(self.provider_port)
+        threading.Thread(target=self.provider.serve_forever, daemon=True).start()
+        env = dict(os.environ, APP_ENV="test", LOG_LEVEL="info", JWT_SECRET="browser-test-secret-" + "x" * 32,
+                   ENCRYPTION_KEY="browser-test-key-" + "y" * 32, DATABASE_URL=f"file:{self.data}/app.db", APP_MODE="multi")
+        self.logs = open(os.path.join(ARTEFACTS, "servers.log"), "w")
+        self.backend = subprocess.Popen([os.path.join(BIN, "aichat-backend")], cwd=self.data, stdout=self.logs, stderr=subprocess.STDOUT,
+                                        env=dict(env, PORT=str(self.backend_port)))
+        self.frontend = subprocess.Popen([os.path.join(BIN, "aichat-frontend")], cwd=ROOT, stdout=self.logs, stderr=subprocess.STDOUT,
+                                         env=dict(env, PORT=str(self.frontend_port), BACKEND_HOST="127.0.0.1", BACKEND_INTERNAL_PORT=str(self.backend_port)))
+        wait_http(f"http://127.0.0.1:{self.backend_port}/api/settings/health")
+        wait_http(f"http://127.0.0.1:{self.frontend_port}/api/health")
+        self.url = f"http://127.0.0.1:{self.frontend_port}"
+
+    def stop(self):
+        for process in (self.frontend, self.backend):
+            process.terminate()
+        for process in (self.frontend, self.backend):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.provider.shutdown()
+        self.logs.close()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+def make_driver():
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1366,900", "--lang=zh-CN"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service(shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    return webdriver.Chrome(service=service, options=options)
+
+
+class Run:
+    def __init__(self, driver, product):
+        self.driver, self.product = driver, product
+        self.passed, self.failed = 0, 0
+        self.wait = WebDriverWait(driver, 20)
+        self.shots = []
+
+    def step(self, name, fn):
+        started = time.time()
+        try:
+            fn()
+            self.passed += 1
+            print(f"PASS {name} ({time.time() - started:.1f}s)", flush=True)
+        except Exception:
+            self.failed += 1
+            print(f"FAIL {name}\n{traceback.format_exc()}", flush=True)
+            self.shot(f"failure-{name.replace(' ', '-')}", docs=False)
+        self.check_console(name)
+
+    def check_console(self, name):
+        problems = [e for e in self.driver.get_log("browser") if e["level"] == "SEVERE" and "favicon" not in e["message"]
+                    and "the server responded with a status of 4" not in e["message"]]
+        for entry in problems:
+            print(f"  console error during {name}: {entry['message']}", flush=True)
+        if problems:
+            self.failed += 1
+            print(f"FAIL console errors during {name}", flush=True)
+
+    def shot(self, name, docs=True):
+        time.sleep(0.3)
+        path = os.path.join(ARTEFACTS, f"{name}.png")
+        self.driver.save_screenshot(path)
+        if docs and DOCS:
+            os.makedirs(DOCS, exist_ok=True)
+            shutil.copy(path, os.path.join(DOCS, f"{name}.png"))
+
+    def go(self, path):
+        self.driver.get(self.product.url + path)
+
+    def css(self, selector):
+        return self.wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, selector)))
+
+    def visible(self, selector):
+        return self.wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, selector)))
+
+    def clickable(self, selector):
+        return self.wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, selector)))
+
+    def until(self, predicate, timeout=20, message=""):
+        WebDriverWait(self.driver, timeout).until(lambda d: predicate(), message)
+
+    def js(self, script, *args):
+        return self.driver.execute_script(script, *args)
+
+
+def main():
+    product = Product()
+    driver = make_driver()
+    run = Run(driver, product)
+    d = driver
+    try:
+        def register():
+            run.go("/auth/register")
+            run.shot("register")
+            run.css("#username").send_keys("admin_1")
+            run.css("#password").send_keys("Passw0rd1")
+            run.css("#confirm").send_keys("Passw0rd2")
+            run.until(lambda: run.css("#client-error").is_displayed(), message="mismatch shown")
+            assert "两次输入的密码不一致" in run.css("#client-error").text
+            run.css("#confirm").clear()
+            run.css("#confirm").send_keys("Passw0rd1")
+            run.clickable("#submit").click()
+            run.until(lambda: d.current_url.endswith("/main"), message="lands on /main")
+            run.visible("#welcome")
+            assert run.js("return document.cookie").find("token=") < 0, "token cookie must be HttpOnly"
+        run.step("register", register)
+
+        def login_page():
+            d.delete_all_cookies()
+            run.go("/main")
+            run.until(lambda: "/auth/login" in d.current_url)
+            run.css("#username").send_keys("admin_1")
+            run.css("#password").send_keys("wrong-pass1")
+            run.css("#submit").click()
+            assert "用户名或密码错误" in run.visible("#form-error").text
+            run.shot("login")
+            run.css("#password").send_keys("Passw0rd1")
+            run.css("#submit").click()
+            run.until(lambda: "/main" in d.current_url and "/auth" not in d.current_url)
+            run.visible("#welcome")
+        run.step("login", login_page)
+
+        def add_connection():
+            run.go("/main?settings=1&main=system&sub=connections")
+            dialog = run.visible(".settings-dialog")
+            base = dialog.find_element(By.CSS_SELECTOR, "input[name=baseUrl]")
+            base.send_keys(f"http://127.0.0.1:{product.provider_port}/v1")
+            dialog.find_element(By.CSS_SELECTOR, "input[name=apiKey]").send_keys("sk-test-123456")
+            dialog.find_element(By.CSS_SELECTOR, ".conn-form button[type=submit]").click()
+            run.until(lambda: "127.0.0.1" in dialog.find_element(By.CSS_SELECTOR, ".conn-list").text, message="connection listed")
+            run.shot("settings-system-connections")
+            dialog.find_element(By.CSS_SELECTOR, ".settings-head .icon-btn").click()
+            run.go("/main")
+            run.until(lambda: "fake-model" in run.css("#model-label").text, message="model selected")
+        run.step("add a connection", add_connection)
+
+        def chat_markdown():
+            box = run.visible("#input")
+            box.send_keys("Show me markdown")
+            box.send_keys(Keys.ENTER)
+            run.until(lambda: "/main/" in d.current_url, message="session URL")
+            run.until(lambda: "Done." in run.css(".msg-assistant .msg-content").text, message="answer complete")
+            run.until(lambda: run.js("return !!document.querySelector('.msg-assistant .code-block .hljs-keyword')"), message="highlighted code")
+            run.until(lambda: run.js("return !!document.querySelector('.msg-assistant .katex')"), message="formula rendered")
+            assert run.js("return document.querySelectorAll('.msg-assistant table').length") == 1
+            run.until(lambda: run.css("#usage-pill").is_displayed(), message="usage shown")
+            run.until(lambda: "Show me markdown" in run.css(".session-row.active").text, message="sidebar title")
+            run.shot("chat")
+        run.step("chat with a streamed Markdown answer", chat_markdown)
+
+        def stop_generation():
+            box = run.css("#input")
+            box.send_keys("please be slow")
+            box.send_keys(Keys.ENTER)
+            run.until(lambda: "word3" in (run.js("const t=[...document.querySelectorAll('.msg-assistant')].pop(); return t ? t.textContent : ''") or ""), message="streaming")
+            run.clickable("#send-button").click()
+            run.until(lambda: "已停止生成" in run.js("return [...document.querySelectorAll('.msg-assistant')].pop().textContent"), message="stopped note")
+            text = run.js("return [...document.querySelectorAll('.msg-assistant .msg-content')].pop().textContent")
+            assert "END" not in text, "the answer must stop before its end"
+            run.shot("stopped")
+        run.step("stop a generation", stop_generation)
+
+        def reload_mid_generation():
+            box = run.css("#input")
+            box.send_keys("slow again please")
+            box.send_keys(Keys.ENTER)
+            run.until(lambda: "word2" in (run.js("const t=[...document.querySelectorAll('.msg-assistant')].pop(); return t ? t.textContent : ''") or ""), message="streaming")
+            d.refresh()
+            run.until(lambda: "END" in (run.js("const t=[...document.querySelectorAll('.msg-assistant .msg-content')].pop(); return t ? t.textContent : ''") or ""),
+                      timeout=30, message="re-attached answer completes")
+            assert run.js("return document.querySelectorAll('.msg-user').length") >= 3
+        run.step("reload mid-generation and see the answer complete", reload_mid_generation)
+
+        def regenerate_and_edit():
+            count = run.js("return document.querySelectorAll('.msg-assistant').length")
+            run.js("[...document.querySelectorAll('.msg-assistant')].pop().querySelector('[aria-label=\"重新生成\"]').click()")
+            run.until(lambda: run.js("return document.querySelector('#composer').classList.contains('is-streaming')"), message="regenerating")
+            run.until(lambda: "END" in run.js("return [...document.querySelectorAll('.msg-assistant .msg-content')].pop().textContent") and not run.js("return document.querySelector('#composer').classList.contains('is-streaming')"),
+                      timeout=30, message="regenerated")
+            assert run.js("return document.querySelectorAll('.msg-assistant').length") == count
+            run.js("document.querySelector('.msg-user [aria-label=\"编辑\"]').click()")
+            area = run.visible(".edit-area")
+            area.clear()
+            area.send_keys("Edited question")
+            area.send_keys(Keys.ENTER)
+            run.until(lambda: run.js("return document.querySelectorAll('.msg-user').length") == 1 and "Done." in run.css(".msg-assistant .msg-content").text,
+                      timeout=30, message="edit resent")
+        run.step("regenerate and edit", regenerate_and_edit)
+
+        pages = [("personal", "connections"), ("personal", "preferences"), ("personal", "security"), ("personal", "about"),
+                 ("system", "general"), ("system", "reasoning"), ("system", "network"), ("system", "connections"), ("system", "models"), ("system", "users")]
+
+        def settings_pages():
+            run.go("/main?settings=1")
+            run.visible(".settings-dialog")
+            for group, page in pages:
+                run.js("document.querySelector(`[data-page='${arguments[0]}']`).click()", f"{group}.{page}")
+                time.sleep(0.6)
+                text = run.css(".settings-pane").text
+                assert "无法加载" not in text, f"{group}.{page} failed to load"
+                if group == "system" and page == "models":
+                    run.until(lambda: "fake-model" in run.css(".settings-pane").text, message="models listed")
+                if group == "system" and page == "users":
+                    run.until(lambda: "admin_1" in run.css(".settings-pane").text, message="users listed")
+                run.shot(f"settings-{group}-{page}")
+        run.step("open each settings page as admin", settings_pages)
+
+        def wrong_password_keeps_session():
+            run.js("document.querySelector(`[data-page='personal.security']`).click()")
+            pane = run.visible(".settings-pane")
+            fields = pane.find_elements(By.CSS_SELECTOR, "input[type=password]")
+            fields[0].send_keys("Wrong0pass")
+            fields[1].send_keys("NewPassw0rd")
+            fields[2].send_keys("NewPassw0rd")
+            pane.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            run.until(lambda: "当前密码不正确" in pane.text, message="error shown")
+            assert "/main" in d.current_url
+        run.step("a wrong current password shows an error", wrong_password_keeps_session)
+
+        def create_user_and_login():
+            run.js("document.querySelector(`[data-page='system.users']`).click()")
+            pane = run.visible(".settings-pane")
+            form = pane.find_element(By.CSS_SELECTOR, ".inline-form")
+            inputs = form.find_elements(By.CSS_SELECTOR, "input")
+            inputs[0].send_keys("bob_user")
+            inputs[1].send_keys("Passw0rd9")
+            form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+            run.until(lambda: "bob_user" in pane.text, message="user created")
+            d.find_element(By.CSS_SELECTOR, ".settings-head .icon-btn").click()
+            run.clickable("#user-button").click()
+            run.clickable("#logout").click()
+            run.until(lambda: "/auth/login" in d.current_url)
+            run.css("#username").send_keys("bob_user")
+            run.css("#password").send_keys("Passw0rd9")
+            run.css("#submit").click()
+            run.visible("#welcome")
+            run.go("/main?settings=1")
+            run.visible(".settings-dialog")
+            assert not run.js("return !!document.querySelector(\"[data-page='system.general']\")"), "no system pages for users"
+            for page in ("connections", "preferences", "security", "about"):
+                run.js("document.querySelector(`[data-page='personal.${arguments[0]}']`).click()", page)
+                time.sleep(0.4)
+                assert "无法加载" not in run.css(".settings-pane").text
+            run.shot("settings-as-user", docs=False)
+        run.step("open each settings page as a user", create_user_and_login)
+
+        def english_dark_phone():
+            run.go("/main")
+            run.clickable("#user-button").click()
+            run.clickable("[data-theme-choice='dark']").click()
+            run.until(lambda: run.js("return document.documentElement.dataset.theme") == "dark")
+            d.set_window_size(390, 844)
+            run.go("/main")
+            run.clickable("#open-sidebar").click()
+            run.until(lambda: run.js("return document.getElementById('app').classList.contains('drawer-open')"))
+            run.shot("phone-drawer-dark")
+            d.set_window_size(1366, 900)
+            run.go("/main")
+            run.clickable("#user-button").click()
+            run.clickable("[data-action='language']").click()
+            run.until(lambda: run.js("return document.documentElement.lang") == "en")
+            assert "What can I help with?" in run.visible("#welcome").text
+            run.shot("welcome-english-dark")
+        run.step("dark mode, phone drawer and English", english_dark_phone)
+    finally:
+        driver.quit()
+        product.stop()
+    print(f"{run.passed} passed, {run.failed} failed", flush=True)
+    return 0 if run.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
