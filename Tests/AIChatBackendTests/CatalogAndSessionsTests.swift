@@ -130,6 +130,11 @@ import Testing
                 #expect(reset.data?["systemPrompt"] == .null)
                 #expect(try await client.call(.put, "/api/sessions/\(id)", json: ["reasoningEffort": "max"], token: chat.token).status == .badRequest)
 
+                _ = try await client.call(.post, "/api/chat/stream", json: ["sessionId": id, "content": "hello"], token: chat.token)
+                let light = try await client.call(.get, "/api/sessions/\(id)?messages=0", token: chat.token)
+                #expect(light.data?["title"]?.string == "Renamed")
+                #expect(light.data?["messages"]?.array?.isEmpty == true)
+                #expect(try await client.call(.get, "/api/sessions/\(id)", token: chat.token).data?["messages"]?.array?.isEmpty == false)
                 let switched = try await client.call(.put, "/api/sessions/\(id)/model", json: ["connectionId": chat.connectionId, "rawId": "other"], token: chat.token)
                 #expect(switched.data?["modelRawId"]?.string == "other")
                 #expect(try await client.call(.delete, "/api/sessions/\(id)", token: chat.token).json["message"]?.string == "Chat session deleted successfully")

@@ -16,6 +16,18 @@ import Testing
         }
     }
 
+    @Test func crossOriginErrorsKeepTheirStatusAndCORSHeaders() async throws {
+        try await withBackend(["CORS_ORIGIN": "https://chat.example.com"]) { _, client in
+            let reply = try await client.call(
+                .post, "/api/auth/login", json: ["username": "nobody", "password": "password1"], headers: [.origin: "https://chat.example.com"]
+            )
+            #expect(reply.status == .unauthorized)
+            #expect(reply.error == "Invalid username or password")
+            #expect(reply.headers[.accessControlAllowOrigin] == "https://chat.example.com")
+            #expect(reply.headers[.accessControlAllowCredentials] == "true")
+        }
+    }
+
     @Test func malformedBodiesAre400() async throws {
         try await withBackend { _, client in
             let broken = try await client.call(.post, "/api/auth/login", raw: #"{"username": "a", "#)

@@ -107,7 +107,6 @@ public final class Backend: Sendable {
     public func router() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: RequestLogMiddleware())
-        router.add(middleware: APIErrorMiddleware())
         if self.configuration.corsEnabled {
             let origin = self.configuration.corsOrigin
             router.add(
@@ -120,6 +119,8 @@ public final class Backend: Sendable {
                 )
             )
         }
+        // Inside CORS, so error responses keep their status and still get CORS headers.
+        router.add(middleware: APIErrorMiddleware())
         let authenticator = Authenticator(tokens: self.tokens, users: self.users)
         let limit = self.configuration.maxBodyBytes
 

@@ -116,8 +116,10 @@ struct SessionsController {
         guard let session = try await self.sessions.find(id: try Self.sessionID(context), userId: user.id) else {
             throw APIError.notFound("Chat session not found")
         }
-        let page = try await self.messages.page(sessionId: session.id, page: 1, limit: 10_000)
-        return Envelope(SessionWithMessages(session: try await self.dto(session, userId: user.id), messages: page.items.map(MessageDTO.init)))
+        // `?messages=0` leaves the messages out; `?messages=N` returns the newest N (all by default).
+        let wanted = request.queryString("messages") == "false" ? 0 : try request.queryInt("messages", default: 10_000, range: 0...10_000)
+        let items = wanted == 0 ? [] : try await self.messages.page(sessionId: session.id, page: 1, limit: wanted).items
+        return Envelope(SessionWithMessages(session: try await self.dto(session, userId: user.id), messages: items.map(MessageDTO.init)))
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Envelope<SessionDTO> {
