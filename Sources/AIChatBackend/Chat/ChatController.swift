@@ -42,7 +42,7 @@ struct ChatController {
         return String(joined.prefix(30))
     }
 
-    struct Prepared {
+    struct Prepared: Sendable {
         let plan: GenerationPlan
         let replay: [ByteBuffer]?
         let running: GenerationJob?
@@ -117,7 +117,7 @@ struct ChatController {
         var request = request
         let user = try context.requireUser()
         let body = try ChatRequestBody(try await request.jsonObject(limit: self.bodyLimit))
-        let prepared = try await self.prepare(body, user: user)
+        let prepared = try await self.service.admission.withPermit { try await self.prepare(body, user: user) }
         if let replay = prepared.replay { return ChatStreamResponse.replay(replay) }
         return ChatStreamResponse.make(job: try self.job(for: prepared), request: request, registry: self.service.registry)
     }

@@ -30,6 +30,9 @@ final class ChatService: Sendable {
     let contextLimits: ContextLimits
     let registry: GenerationRegistry
     let logger: Logger
+    /// Bounds how many requests prepare an answer at once, so a burst of sends queues instead of holding every
+    /// request's working memory at the same time.
+    let admission = AsyncSemaphore(permits: 32)
 
     init(
         sessions: any SessionRepository, messages: any MessageRepository, connections: any ConnectionRepository, gateway: ProviderGateway,
@@ -70,32 +73,21 @@ final class ChatService: Sendable {
         return job
     }
 
-    /// Why a running answer ended early.
-    enum Interruption: Sendable {
-        case idle
-        case overall
-    }
-
     private func run(_ plan: GenerationPlan, job: GenerationJob) async {
-        let interruption = Mutex<Interruption?>(nil)
-        let lastActivity = Mutex(ContinuousClock.now)
         var accumulator = AnswerAccumulator()
         var settings: SystemSettings?
         var splitter = ReasoningSplitter.passThrough
         var promptTokens = 0
         var limit = 0
-        let heartbeat = Task {
-            let interval = (try? await self.settings.current().int(.sseHeartbeatIntervalMs)) ?? 15_000
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(max(1000, interval)))
-                if Task.isCancelled { break }
-                job.broadcast(SSEFrame.ping)
-            }
-        }
-        defer { heartbeat.cancel() }
         do {
             let current = try await self.settings.current()
             settings = current
+            let idle = current.int(.providerMaxIdleMs)
+            job.configureTimers(
+                heartbeat: .milliseconds(max(1000, current.int(.sseHeartbeatIntervalMs))),
+                idleLimit: idle > 0 ? .milliseconds(idle) : nil,
+                overall: .milliseconds(current.int(.providerTimeoutMs))
+            )
             let history: [ChatMessageRecord]
             if let preloaded = plan.preloaded {
                 (history, limit) = preloaded
@@ -116,34 +108,16 @@ final class ChatService: Sendable {
             let options = Self.options(plan, settings: current)
             let endpoint = try self.gateway.endpoint(for: plan.connection)
             let request = try ProviderRequestBuilder(endpoint).chat(messages, options: options, stream: true)
-            let watchdog = Task {
-                let idle = current.int(.providerMaxIdleMs)
-                let overall = ContinuousClock.now + .milliseconds(current.int(.providerTimeoutMs))
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(250))
-                    let now = ContinuousClock.now
-                    if now >= overall {
-                        interruption.withLock { $0 = .overall }
-                    } else if idle > 0, lastActivity.withLock({ $0 }).duration(to: now) > .milliseconds(idle) {
-                        interruption.withLock { $0 = .idle }
-                    }
-                    if interruption.withLock({ $0 }) != nil {
-                        job.cancelRunner()
-                        break
-                    }
-                }
-            }
-            defer { watchdog.cancel() }
             let secrets = [endpoint.apiKey, endpoint.systemOAuthToken, endpoint.azureAccessToken].compactMap { $0 }
             let response = try await self.gateway.executeWithRetry(
                 request, guarded: !plan.connection.isSystem, timeout: .milliseconds(current.int(.providerTimeoutMs)), secrets: secrets
             )
-            lastActivity.withLock { $0 = .now }
+            job.touch()
             var decoder = ProviderStreamDecoders.make(for: plan.connection.kind ?? .openai)
             splitter = ReasoningSplitter(settings: current)
             var outbox: [(ByteBuffer, GenerationJob.Part)] = []
             for try await chunk in response.body {
-                lastActivity.withLock { $0 = .now }
+                job.touch()
                 let events = try decoder.decode(chunk)
                 self.handle(events, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
                 job.emit(batch: outbox)
@@ -163,7 +137,7 @@ final class ChatService: Sendable {
             if job.stopRequested {
                 reason = "cancelled"
                 status = .stopped
-            } else if let interruption = interruption.withLock({ $0 }) {
+            } else if let interruption = job.interruption {
                 reason = interruption == .idle ? "The AI provider stopped sending data" : "The answer took longer than the time limit"
             } else if let failure = error as? ProviderFailure {
                 reason = failure.publicMessage

@@ -16,6 +16,23 @@ public final class GenerationJob: Sendable {
     private let state = Mutex(State())
     private let runner = Mutex<Task<Void, Never>?>(nil)
     private let failure = Mutex<String?>(nil)
+    private let timing = Mutex(Timing())
+
+    /// Why an answer was cut short by the server's clocks.
+    enum Interruption: Sendable {
+        case idle
+        case overall
+    }
+
+    /// Keep-alive and timeout bookkeeping, driven by the registry's shared ticker (no task per job).
+    struct Timing {
+        var lastActivity = ContinuousClock.now
+        var lastPing = ContinuousClock.now
+        var heartbeat = Duration.seconds(15)
+        var idleLimit: Duration?
+        var deadline: ContinuousClock.Instant?
+        var interruption: Interruption?
+    }
 
     struct State {
         var opening: [ByteBuffer] = []
@@ -91,6 +108,44 @@ public final class GenerationJob: Sendable {
         for subscriber in subscribers { subscriber.yield(combined) }
     }
 
+    /// Sets the keep-alive interval and the idle and overall limits (nil idle limit: none).
+    func configureTimers(heartbeat: Duration, idleLimit: Duration?, overall: Duration) {
+        self.timing.withLock { timing in
+            timing.heartbeat = heartbeat
+            timing.idleLimit = idleLimit
+            timing.deadline = .now + overall
+            timing.lastActivity = .now
+        }
+    }
+
+    /// Records that the provider sent something.
+    func touch() {
+        self.timing.withLock { $0.lastActivity = .now }
+    }
+
+    var interruption: Interruption? { self.timing.withLock { $0.interruption } }
+
+    /// One tick of the shared clock: sends a keep-alive when due and cancels the provider request when the
+    /// provider has been silent too long or the answer ran out of time.
+    func tick(now: ContinuousClock.Instant) {
+        let (ping, cancel) = self.timing.withLock { timing -> (Bool, Bool) in
+            var ping = false
+            if timing.lastPing.duration(to: now) >= timing.heartbeat {
+                timing.lastPing = now
+                ping = true
+            }
+            guard timing.interruption == nil else { return (ping, false) }
+            if let deadline = timing.deadline, now >= deadline {
+                timing.interruption = .overall
+            } else if let idle = timing.idleLimit, timing.lastActivity.duration(to: now) > idle {
+                timing.interruption = .idle
+            }
+            return (ping, timing.interruption != nil)
+        }
+        if ping { self.broadcast(SSEFrame.ping) }
+        if cancel { self.cancelRunner() }
+    }
+
     /// Sends a frame to current watchers without recording it (keep-alive comments).
     func broadcast(_ frame: ByteBuffer) {
         let subscribers = self.state.withLock { $0.finished ? [] : Array($0.subscribers.values) }
@@ -152,40 +207,66 @@ public final class GenerationJob: Sendable {
     }
 }
 
-/// The running jobs, at most one per session.
+/// The running jobs, at most one per session, and the one clock that drives their keep-alives and timeouts.
 public final class GenerationRegistry: Sendable {
-    private let jobs = Mutex<[Int: GenerationJob]>([:])
-    private let draining = Mutex(false)
+    private struct State {
+        var jobs: [Int: GenerationJob] = [:]
+        var ticker: Task<Void, Never>?
+        var draining = false
+    }
+
+    private let state = Mutex(State())
+    static let tickInterval = Duration.milliseconds(250)
 
     public init() {}
 
     func job(sessionId: Int) -> GenerationJob? {
-        self.jobs.withLock { $0[sessionId] }
+        self.state.withLock { $0.jobs[sessionId] }
     }
 
-    var running: [GenerationJob] { self.jobs.withLock { Array($0.values) } }
-    var isDraining: Bool { self.draining.withLock { $0 } }
+    var running: [GenerationJob] { self.state.withLock { Array($0.jobs.values) } }
+    var isDraining: Bool { self.state.withLock { $0.draining } }
 
     /// Registers a job unless the session already has one (returned instead) or the server is shutting down.
     func register(_ job: GenerationJob) -> GenerationJob? {
-        if self.isDraining { return nil }
-        return self.jobs.withLock { jobs in
-            if let existing = jobs[job.sessionId] { return existing }
-            jobs[job.sessionId] = job
+        self.state.withLock { state -> GenerationJob? in
+            if state.draining { return nil }
+            if let existing = state.jobs[job.sessionId] { return existing }
+            state.jobs[job.sessionId] = job
+            if state.ticker == nil {
+                state.ticker = Task { await self.runTicker() }
+            }
             return job
         }
     }
 
     func remove(_ job: GenerationJob) {
-        self.jobs.withLock { jobs in
-            if jobs[job.sessionId] === job { jobs[job.sessionId] = nil }
+        self.state.withLock { state in
+            if state.jobs[job.sessionId] === job { state.jobs[job.sessionId] = nil }
+        }
+    }
+
+    /// Ticks every running job until none is left (a later job starts a new ticker).
+    private func runTicker() async {
+        while true {
+            try? await Task.sleep(for: Self.tickInterval)
+            let jobs = self.state.withLock { state -> [GenerationJob]? in
+                if state.jobs.isEmpty {
+                    state.ticker = nil
+                    return nil
+                }
+                return Array(state.jobs.values)
+            }
+            guard let jobs else { return }
+            let now = ContinuousClock.now
+            for job in jobs { job.tick(now: now) }
         }
     }
 
     /// Refuses new jobs, lets running ones finish for up to `grace`, then stops the rest (their partial answers
     /// are saved) and waits for them to persist.
     public func drain(grace: Duration) async {
-        self.draining.withLock { $0 = true }
+        self.state.withLock { $0.draining = true }
         let deadline = ContinuousClock.now + grace
         while !self.running.isEmpty, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
