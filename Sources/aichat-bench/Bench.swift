@@ -11,6 +11,9 @@ import Synchronization
 /// time-to-first-token overhead, relay throughput, and many concurrent slow streams (memory, failures).
 ///
 ///     aichat-bench <path to aichat-backend> [--streams 2000] [--events 200000] [--samples 200]
+///
+/// `BENCH_BACKEND_PORT=<port>` uses a backend that is already running there instead of starting one (memory is
+/// then not measured); `BENCH_TRACE=1` prints every resident-memory sample of the concurrent-stream phase.
 @main
 struct Bench {
     static func main() async throws {
@@ -92,6 +95,7 @@ struct Bench {
                 while !Task.isCancelled {
                     let rss = backend.residentMegabytes()
                     peak.withLock { $0 = max($0, rss) }
+                    if ProcessInfo.processInfo.environment["BENCH_TRACE"] != nil { print("rss \(rss)") }
                     try? await Task.sleep(for: .milliseconds(100))
                 }
             }

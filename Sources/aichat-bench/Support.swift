@@ -67,7 +67,7 @@ final class BackendProcess: Sendable {
     let directory: String
 
     init(path: String) throws {
-        self.port = Int.random(in: 20_000..<40_000)
+        self.port = ProcessInfo.processInfo.environment["BENCH_BACKEND_PORT"].flatMap(Int.init) ?? Int.random(in: 20_000..<40_000)
         self.directory = NSTemporaryDirectory() + "aichat-bench-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
         let process = Process()
@@ -82,7 +82,7 @@ final class BackendProcess: Sendable {
         environment["BCRYPT_COST"] = "4"
         environment["PERSONAL_CONNECTIONS_ALLOW_PRIVATE"] = "true"
         process.environment = environment
-        try process.run()
+        if ProcessInfo.processInfo.environment["BENCH_BACKEND_PORT"] == nil { try process.run() }
         self.process = process
     }
 
@@ -108,6 +108,7 @@ final class BackendProcess: Sendable {
     }
 
     func stop() {
+        guard self.process.isRunning else { return }
         self.process.terminate()
         self.process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: self.directory)
