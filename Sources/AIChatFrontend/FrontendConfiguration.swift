@@ -22,9 +22,7 @@ public struct FrontendConfiguration: Sendable {
     public var trustedOrigins: [String]
 
     /// When the `token` cookie carries `Secure`: per request scheme and `X-Forwarded-Proto`, or always, or never.
-    public enum CookieSecurity: String, CaseIterable, Sendable {
-        case auto, `true`, `false`
-    }
+    public typealias CookieSecurity = CookieSecurePolicy
 
     public init(env: EnvironmentValues) throws {
         self.environment = try RuntimeEnvironment.read(from: env)

@@ -129,7 +129,7 @@ public final class Backend: Sendable {
         // /api/auth
         AuthController(
             users: self.users, hasher: self.hasher, tokens: self.tokens, authenticator: authenticator,
-            settings: self.settings, throttle: self.throttle, cookie: AuthCookie(policy: self.configuration.cookieSecure),
+            settings: self.settings, throttle: self.throttle, cookie: TokenCookie(policy: self.configuration.cookieSecure),
             appMode: self.configuration.appMode, bodyLimit: limit
         ).addRoutes(to: router.group("api/auth"))
 

@@ -9,7 +9,7 @@ struct AuthController {
     let authenticator: Authenticator
     let settings: SystemSettingsService
     let throttle: LoginThrottle
-    let cookie: AuthCookie
+    let cookie: TokenCookie
     let appMode: AppMode
     let bodyLimit: Int
 
@@ -75,7 +75,7 @@ struct AuthController {
             status: .ok,
             SuccessBody(data: AuthPayload(user: user.publicProfile, token: token), message: message)
         )
-        self.cookie.set(token, on: &response, request: request)
+        self.cookie.set(token, on: &response.headers, request: request)
         return response
     }
 
@@ -138,7 +138,7 @@ struct AuthController {
         guard let updated = try await self.users.find(id: user.id) else { throw APIError.notFound("User not found") }
         let token = self.tokens.issue(userId: updated.id, username: updated.username, role: updated.role.rawValue, tokenVersion: updated.tokenVersion)
         var response = JSONResponse.make(status: .ok, SuccessBody(data: ["token": token], message: "Password updated successfully"))
-        self.cookie.set(token, on: &response, request: request)
+        self.cookie.set(token, on: &response.headers, request: request)
         return response
     }
 
@@ -148,7 +148,7 @@ struct AuthController {
             try await self.users.revokeTokens(id: user.id)
         }
         var response = JSONResponse.make(status: .ok, SuccessBody<String>(data: nil, message: "Logged out"))
-        self.cookie.clear(on: &response, request: request)
+        self.cookie.clear(on: &response.headers, request: request)
         return response
     }
 }

@@ -43,6 +43,16 @@ public final class GenerationJob: Sendable {
         var nextSubscriber: UInt64 = 0
         var finished = false
         var stopRequested = false
+
+        /// Keeps what late watchers need: opening and closing frames as sent, deltas as accumulated text.
+        mutating func record(_ frame: ByteBuffer, as part: Part) {
+            switch part {
+                case .opening: self.opening.append(frame)
+                case .reasoning(let text): self.reasoning += text
+                case .content(let text): self.content += text
+                case .other: self.after.append(frame)
+            }
+        }
     }
 
     /// What an emitted frame carries, so the replay for late watchers can be rebuilt compactly.
@@ -72,12 +82,7 @@ public final class GenerationJob: Sendable {
     func emit(_ frame: ByteBuffer, as part: Part) {
         let subscribers = self.state.withLock { state -> [AsyncStream<ByteBuffer>.Continuation] in
             guard !state.finished else { return [] }
-            switch part {
-                case .opening: state.opening.append(frame)
-                case .reasoning(let text): state.reasoning += text
-                case .content(let text): state.content += text
-                case .other: state.after.append(frame)
-            }
+            state.record(frame, as: part)
             return Array(state.subscribers.values)
         }
         for subscriber in subscribers { subscriber.yield(frame) }
@@ -95,14 +100,7 @@ public final class GenerationJob: Sendable {
         for (frame, _) in batch { combined.writeImmutableBuffer(frame) }
         let subscribers = self.state.withLock { state -> [AsyncStream<ByteBuffer>.Continuation] in
             guard !state.finished else { return [] }
-            for (frame, part) in batch {
-                switch part {
-                    case .opening: state.opening.append(frame)
-                    case .reasoning(let text): state.reasoning += text
-                    case .content(let text): state.content += text
-                    case .other: state.after.append(frame)
-                }
-            }
+            for (frame, part) in batch { state.record(frame, as: part) }
             return Array(state.subscribers.values)
         }
         for subscriber in subscribers { subscriber.yield(combined) }

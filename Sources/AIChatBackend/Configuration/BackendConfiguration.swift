@@ -9,14 +9,6 @@ public enum AppMode: String, CaseIterable, Sendable {
     case multi
 }
 
-/// Whether the auth cookie carries `Secure` (`COOKIE_SECURE`).
-public enum CookieSecurePolicy: String, CaseIterable, Sendable {
-    /// Secure when the request arrived over HTTPS, directly or per `X-Forwarded-Proto`.
-    case auto
-    case `true`
-    case `false`
-}
-
 /// Every setting of the backend, read once from the environment at start-up.
 ///
 /// Variables (defaults in brackets): `PORT` (→ `BACKEND_PORT` → 8001), `HOST` (0.0.0.0), `APP_ENV`/`NODE_ENV`

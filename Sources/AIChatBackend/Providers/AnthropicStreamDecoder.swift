@@ -4,27 +4,9 @@
 /// input tokens are reported once by `message_start`, output tokens (cumulative) by `message_delta`, together with
 /// the stop reason; `message_stop` ends the message. The event type is read from the payload's `type`, falling
 /// back to the SSE `event:` name.
-public struct AnthropicStreamDecoder: ProviderStreamDecoder {
-    private var reader = SSEReader()
-    private var payloads = AnthropicStreamPayloads()
+typealias AnthropicStreamDecoder = FramedStreamDecoder<SSEReader, AnthropicStreamPayloads>
 
-    public init() {}
-
-    public var malformedLines: Int { self.reader.malformed }
-
-    public mutating func decode(_ bytes: some Sequence<UInt8>) throws(ProviderError) -> [ProviderStreamEvent] {
-        self.reader.append(bytes)
-        var events: [ProviderStreamEvent] = []
-        try self.reader.drain(&self.payloads, into: &events)
-        return events
-    }
-
-    public mutating func finish() throws(ProviderError) -> [ProviderStreamEvent] {
-        var events: [ProviderStreamEvent] = []
-        try self.reader.finish(&self.payloads, into: &events)
-        return events
-    }
-
+extension AnthropicStreamPayloads {
     /// Anthropic's stop reasons in the OpenAI vocabulary the browser already knows; others lower-cased as they are.
     static func finishReason(_ reason: String) -> String {
         switch reason {
@@ -58,7 +40,7 @@ struct AnthropicStreamPayloads: StreamPayloadHandler {
                 if let delta = chunk.delta { Self.emit(delta, into: &events) }
             case "message_delta":
                 if let reason = chunk.delta?.stopReason, !reason.isEmpty {
-                    events.append(.finish(reason: AnthropicStreamDecoder.finishReason(reason)))
+                    events.append(.finish(reason: AnthropicStreamPayloads.finishReason(reason)))
                 }
                 if let usage = chunk.usage {
                     if usage.inputTotal > 0 { self.inputTokens = usage.inputTotal }

@@ -4,27 +4,9 @@
 /// text. `usageMetadata` is repeated, cumulative, on many chunks, so it is held back and reported once, after
 /// the finish reason (or when the stream ends). Gemini has no end marker: ``ProviderStreamEvent/done`` is
 /// reported when the stream ends after a finish reason.
-public struct GeminiStreamDecoder: ProviderStreamDecoder {
-    private var reader = SSEReader()
-    private var payloads = GeminiStreamPayloads()
+typealias GeminiStreamDecoder = FramedStreamDecoder<SSEReader, GeminiStreamPayloads>
 
-    public init() {}
-
-    public var malformedLines: Int { self.reader.malformed }
-
-    public mutating func decode(_ bytes: some Sequence<UInt8>) throws(ProviderError) -> [ProviderStreamEvent] {
-        self.reader.append(bytes)
-        var events: [ProviderStreamEvent] = []
-        try self.reader.drain(&self.payloads, into: &events)
-        return events
-    }
-
-    public mutating func finish() throws(ProviderError) -> [ProviderStreamEvent] {
-        var events: [ProviderStreamEvent] = []
-        try self.reader.finish(&self.payloads, into: &events)
-        return events
-    }
-
+extension GeminiStreamPayloads {
     /// `STOP` → `stop`, `MAX_TOKENS` → `length`, anything else lower-cased (`safety`, `recitation`, …).
     static func finishReason(_ reason: String) -> String {
         switch reason {
@@ -48,7 +30,7 @@ struct GeminiStreamPayloads: StreamPayloadHandler {
                 events.append(part.thought == true ? .reasoning(text) : .content(text))
             }
             if let reason = candidate.finishReason, !reason.isEmpty {
-                events.append(.finish(reason: GeminiStreamDecoder.finishReason(reason)))
+                events.append(.finish(reason: GeminiStreamPayloads.finishReason(reason)))
                 self.finished = true
             }
         } else if let blocked = chunk.promptFeedback?.blockReason, !blocked.isEmpty {

@@ -2,27 +2,7 @@
 ///
 /// The last object has `done: true`, the stop reason and the token counts (`prompt_eval_count` is missing when
 /// the prompt came from Ollama's cache, so usage is reported whenever either count is above zero).
-public struct OllamaStreamDecoder: ProviderStreamDecoder {
-    private var reader = NDJSONReader()
-    private var payloads = OllamaStreamPayloads()
-
-    public init() {}
-
-    public var malformedLines: Int { self.reader.malformed }
-
-    public mutating func decode(_ bytes: some Sequence<UInt8>) throws(ProviderError) -> [ProviderStreamEvent] {
-        self.reader.append(bytes)
-        var events: [ProviderStreamEvent] = []
-        try self.reader.drain(&self.payloads, into: &events)
-        return events
-    }
-
-    public mutating func finish() throws(ProviderError) -> [ProviderStreamEvent] {
-        var events: [ProviderStreamEvent] = []
-        try self.reader.finish(&self.payloads, into: &events)
-        return events
-    }
-}
+typealias OllamaStreamDecoder = FramedStreamDecoder<NDJSONReader, OllamaStreamPayloads>
 
 struct OllamaStreamPayloads: StreamPayloadHandler {
     mutating func handle(_ payload: ArraySlice<UInt8>, event: String?, into events: inout [ProviderStreamEvent]) throws(ProviderError) -> Bool {

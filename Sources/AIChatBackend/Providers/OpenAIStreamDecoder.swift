@@ -3,27 +3,7 @@
 /// Reasoning arrives as `delta.reasoning_content` (DeepSeek, vLLM, most compatible servers) or `delta.reasoning`
 /// (OpenRouter, newer vLLM); when a chunk has both, only `reasoning_content` is used so the text is not doubled.
 /// Usage is reported only when a count is above zero: some servers send all-zero usage on every chunk.
-public struct OpenAIStreamDecoder: ProviderStreamDecoder {
-    private var reader = SSEReader()
-    private var payloads = OpenAIStreamPayloads()
-
-    public init() {}
-
-    public var malformedLines: Int { self.reader.malformed }
-
-    public mutating func decode(_ bytes: some Sequence<UInt8>) throws(ProviderError) -> [ProviderStreamEvent] {
-        self.reader.append(bytes)
-        var events: [ProviderStreamEvent] = []
-        try self.reader.drain(&self.payloads, into: &events)
-        return events
-    }
-
-    public mutating func finish() throws(ProviderError) -> [ProviderStreamEvent] {
-        var events: [ProviderStreamEvent] = []
-        try self.reader.finish(&self.payloads, into: &events)
-        return events
-    }
-}
+typealias OpenAIStreamDecoder = FramedStreamDecoder<SSEReader, OpenAIStreamPayloads>
 
 struct OpenAIStreamPayloads: StreamPayloadHandler {
     mutating func handle(_ payload: ArraySlice<UInt8>, event: String?, into events: inout [ProviderStreamEvent]) throws(ProviderError) -> Bool {

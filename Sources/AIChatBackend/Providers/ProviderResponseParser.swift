@@ -65,7 +65,7 @@ public enum ProviderResponseParser {
                 }
                 let usage = response.usage.map { ProviderUsage(prompt: $0.inputTotal, completion: $0.outputTokens ?? 0) }
                 return ProviderCompletion(
-                    text: text, reasoning: reasoning, finishReason: response.stopReason.map(AnthropicStreamDecoder.finishReason),
+                    text: text, reasoning: reasoning, finishReason: response.stopReason.map(AnthropicStreamPayloads.finishReason),
                     usage: usage.flatMap { $0.isMeaningful ? $0 : nil }
                 )
             case .google:
@@ -78,7 +78,7 @@ public enum ProviderResponseParser {
                     for part in candidate.content?.parts ?? [] {
                         if part.thought == true { reasoning += part.text ?? "" } else { text += part.text ?? "" }
                     }
-                    finish = candidate.finishReason.map(GeminiStreamDecoder.finishReason)
+                    finish = candidate.finishReason.map(GeminiStreamPayloads.finishReason)
                 } else if let blocked = response.promptFeedback?.blockReason {
                     finish = blocked.lowercased()
                 } else {

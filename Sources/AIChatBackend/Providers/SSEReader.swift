@@ -1,5 +1,6 @@
 /// Receives the payloads of a stream, one JSON document at a time.
 protocol StreamPayloadHandler: Sendable {
+    init()
     /// Handles one payload (an SSE `data` value, or one NDJSON line); returns false, having emitted nothing,
     /// when the payload is not a document it can read.
     mutating func handle(_ payload: ArraySlice<UInt8>, event: String?, into events: inout [ProviderStreamEvent]) throws(ProviderError) -> Bool
@@ -11,6 +12,38 @@ extension StreamPayloadHandler {
     mutating func finish(into events: inout [ProviderStreamEvent]) throws(ProviderError) {}
 }
 
+/// Cuts a body into payloads (SSE `data` values or NDJSON lines) for a ``StreamPayloadHandler``.
+protocol PayloadReader: Sendable {
+    init()
+    var malformed: Int { get }
+    mutating func append(_ bytes: some Sequence<UInt8>)
+    mutating func drain<Handler: StreamPayloadHandler>(_ handler: inout Handler, into events: inout [ProviderStreamEvent]) throws(ProviderError)
+    mutating func finish<Handler: StreamPayloadHandler>(_ handler: inout Handler, into events: inout [ProviderStreamEvent]) throws(ProviderError)
+}
+
+/// A provider's stream decoder: its framing (`Reader`) and its payload format (`Payloads`).
+struct FramedStreamDecoder<Reader: PayloadReader, Payloads: StreamPayloadHandler>: ProviderStreamDecoder {
+    private var reader = Reader()
+    private var payloads = Payloads()
+
+    init() {}
+
+    var malformedLines: Int { self.reader.malformed }
+
+    mutating func decode(_ bytes: some Sequence<UInt8>) throws(ProviderError) -> [ProviderStreamEvent] {
+        self.reader.append(bytes)
+        var events: [ProviderStreamEvent] = []
+        try self.reader.drain(&self.payloads, into: &events)
+        return events
+    }
+
+    mutating func finish() throws(ProviderError) -> [ProviderStreamEvent] {
+        var events: [ProviderStreamEvent] = []
+        try self.reader.finish(&self.payloads, into: &events)
+        return events
+    }
+}
+
 /// Splits a `text/event-stream` body into `data` payloads, tracking the `event` name they belong to.
 ///
 /// Every provider here sends one JSON document per `data:` line, so each line is handed over at once rather
@@ -19,7 +52,7 @@ extension StreamPayloadHandler {
 /// not form a document it is counted as malformed and dropped at the end of the event, without losing a
 /// following line that parses on its own. `data:` with or without the space is accepted; comments, `id:`
 /// and `retry:` are ignored.
-struct SSEReader: Sendable {
+struct SSEReader: PayloadReader {
     private var lines = LineBuffer()
     private var pendingData: [UInt8]?
     private var eventName: String?
@@ -95,7 +128,7 @@ struct SSEReader: Sendable {
 }
 
 /// Splits a newline-delimited JSON body (Ollama) into one payload per non-blank line.
-struct NDJSONReader: Sendable {
+struct NDJSONReader: PayloadReader {
     private var lines = LineBuffer()
     private(set) var malformed = 0
 

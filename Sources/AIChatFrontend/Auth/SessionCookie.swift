@@ -1,37 +1,26 @@
+import AIChatCore
 import HTTPTypes
 import Hummingbird
 
 /// The `token` cookie the browser holds: HttpOnly (scripts never see it), SameSite=Lax, 24 hours, and `Secure`
 /// when the page was reached over HTTPS (directly or per `X-Forwarded-Proto`) or `COOKIE_SECURE=true`.
 struct SessionCookie: Sendable {
-    static let name = "token"
-    static let lifetimeSeconds = 86_400
-    let policy: FrontendConfiguration.CookieSecurity
+    static let name = TokenCookie.name
+    static let lifetimeSeconds = TokenCookie.lifetimeSeconds
+    let cookie: TokenCookie
 
-    func isSecure(_ request: Request) -> Bool {
-        switch self.policy {
-            case .true: return true
-            case .false: return false
-            case .auto:
-                if let proto = request.headers[.xForwardedProto]?.split(separator: ",").first {
-                    return proto.trimmingCharacters(in: .whitespaces).lowercased() == "https"
-                }
-                return request.head.scheme?.lowercased() == "https"
-        }
+    init(policy: CookieSecurePolicy) {
+        self.cookie = TokenCookie(policy: policy)
     }
 
+    func isSecure(_ request: Request) -> Bool { self.cookie.isSecure(request) }
+
     func set(_ token: String, on headers: inout HTTPFields, request: Request) {
-        headers.append(HTTPField(name: .setCookie, value: self.value(token, maxAge: Self.lifetimeSeconds, request: request)))
+        self.cookie.set(token, on: &headers, request: request)
     }
 
     func clear(on headers: inout HTTPFields, request: Request) {
-        headers.append(HTTPField(name: .setCookie, value: self.value("", maxAge: 0, request: request)))
-    }
-
-    func value(_ token: String, maxAge: Int, request: Request) -> String {
-        var value = "\(Self.name)=\(token); Max-Age=\(maxAge); Path=/; HttpOnly; SameSite=Lax"
-        if self.isSecure(request) { value += "; Secure" }
-        return value
+        self.cookie.clear(on: &headers, request: request)
     }
 
     /// The token the request carries, if any (a valid JWT has only URL-safe characters and dots).
