@@ -5,13 +5,15 @@
 #   ./scripts/bench.sh --streams 500   # any of --streams N --events N --samples N
 #
 # Prints: time-to-first-token added by the backend (p50/p90), relay throughput in content events/s,
-# and resident memory and failures with many concurrent slow streams.
+# resident memory and failures with many concurrent slow streams; then for the frontend: idle memory, the
+# time-to-first-token and throughput its proxy adds, the chat page's server response time and first-page weight.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 swift build -c release --product aichat-backend
+swift build -c release --product aichat-frontend
 swift build -c release --product aichat-bench
 bin=$(swift build -c release --show-bin-path)
 # Every stream holds a few sockets in each process.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-"$bin/aichat-bench" "$bin/aichat-backend" "$@"
+"$bin/aichat-bench" "$bin/aichat-backend" --frontend "$bin/aichat-frontend" "$@"

@@ -10,7 +10,11 @@ import Synchronization
 /// Measures the backend against a fake provider on loopback and prints the figures:
 /// time-to-first-token overhead, relay throughput, and many concurrent slow streams (memory, failures).
 ///
-///     aichat-bench <path to aichat-backend> [--streams 2000] [--events 200000] [--samples 200]
+///     aichat-bench <path to aichat-backend> [--frontend <path to aichat-frontend>] [--streams 2000] [--events 200000] [--samples 200]
+///
+/// With `--frontend` (run from the repository root, for `Resources/`) it also measures the frontend: the time to
+/// first token and throughput it adds as a proxy, server-side render time of the chat page, idle memory and the
+/// compressed weight of the first page.
 ///
 /// `BENCH_BACKEND_PORT=<port>` uses a backend that is already running there instead of starting one (memory is
 /// then not measured); `BENCH_TRACE=1` prints every resident-memory sample of the concurrent-stream phase.
@@ -30,6 +34,7 @@ struct Bench {
         let streams = option("--streams", 2000)
         let events = option("--events", 200_000)
         let samples = option("--samples", 200)
+        let frontendPath = arguments.firstIndex(of: "--frontend").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
 
         var logger = Logger(label: "bench")
         logger.logLevel = .error
@@ -118,9 +123,58 @@ struct Bench {
             let elapsed = slowStart.duration(to: .now)
             print(String(format: "concurrent slow streams: %d streams, %d complete, %d failed in %.1f s; backend RSS idle %.1f MB, peak %.1f MB (target < 100 MB, no failure)",
                          streams, outcomes.0, outcomes.1, Double(elapsed.components.seconds), idleRSS, peak.withLock { $0 }))
+            if let frontendPath {
+                try await Self.measureFrontend(
+                    path: frontendPath, backend: backend, api: api, client: client, token: token, connection: connection, fake: fake, samples: samples,
+                    events: events
+                )
+            }
             group.cancelAll()
         }
         try await client.shutdown()
+    }
+}
+
+extension Bench {
+    static func measureFrontend(
+        path: String, backend: BackendProcess, api: API, client: HTTPClient, token: String, connection: Int, fake: FakeOpenAI, samples: Int,
+        events: Int
+    ) async throws {
+        let resources = FileManager.default.currentDirectoryPath + "/Resources"
+        let frontend = try BackendProcess(frontend: path, backendPort: backend.port, resources: resources)
+        defer { frontend.stop() }
+        try await frontend.waitUntilHealthy(client: client, path: "/api/health")
+        let proxy = API(client: client, base: "http://127.0.0.1:\(frontend.port)")
+        print("")
+        print(String(format: "frontend idle RSS: %.1f MB (target < 20 MB)", frontend.residentMegabytes()))
+
+        fake.mode.withLock { $0 = .fast(events: 5) }
+        var direct: [Double] = []
+        var proxied: [Double] = []
+        for _ in 0..<samples {
+            let first = try await api.createSession(token: token, connectionId: connection)
+            direct.append(try await api.firstToken(url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(first),"content":"hi"}"#, token: token))
+            let second = try await api.createSession(token: token, connectionId: connection)
+            proxied.append(try await proxy.firstToken(url: proxy.base + "/api/chat/stream", body: #"{"sessionId":\#(second),"content":"hi"}"#, token: token))
+        }
+        print(String(format: "time to first token through the frontend proxy, p50: backend %.3f ms, through proxy %.3f ms, added %.3f ms (target < 1 ms)",
+                     percentile(direct, 0.5), percentile(proxied, 0.5), percentile(proxied, 0.5) - percentile(direct, 0.5)))
+
+        fake.mode.withLock { $0 = .fast(events: events) }
+        let bulk = try await api.createSession(token: token, connectionId: connection)
+        let (count, seconds) = try await proxy.countEvents(url: proxy.base + "/api/chat/stream", body: #"{"sessionId":\#(bulk),"content":"go"}"#, token: token)
+        print(String(format: "proxy relay throughput: %d events in %.2f s = %.0f events/s (target ≥ 50,000)", count, seconds, Double(count) / seconds))
+
+        var renders: [Double] = []
+        var html = ""
+        for _ in 0..<max(20, samples / 4) {
+            let (milliseconds, body) = try await proxy.page(proxy.base + "/main/\(bulk)", token: token)
+            renders.append(milliseconds)
+            html = body
+        }
+        print(String(format: "chat page (/main/<id>, a session of %d events) server response p50: %.2f ms (target < 10 ms)", events, percentile(renders, 0.5)))
+        let (bytes, files) = try await proxy.pageWeight(base: proxy.base, html: html, token: token)
+        print(String(format: "first page weight: %.1f KB compressed in %d files (target < 300 KB)", Double(bytes) / 1024, files))
     }
 }
 

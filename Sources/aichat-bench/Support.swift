@@ -60,11 +60,32 @@ final class FakeOpenAI: Sendable {
     }
 }
 
-/// The backend binary under test, on a free port with a fresh data folder.
+/// The backend (or frontend) binary under test, on a free port with a fresh data folder.
 final class BackendProcess: Sendable {
     let process: Process
     let port: Int
     let directory: String
+
+    /// The frontend, proxying to the backend on `backendPort`, reading `Resources/` from `resources`.
+    init(frontend path: String, backendPort: Int, resources: String) throws {
+        self.port = Int.random(in: 40_000..<50_000)
+        self.directory = NSTemporaryDirectory() + "aichat-bench-frontend-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.currentDirectoryURL = URL(fileURLWithPath: self.directory)
+        var environment = ProcessInfo.processInfo.environment
+        environment["PORT"] = String(self.port)
+        environment["HOST"] = "127.0.0.1"
+        environment["BACKEND_HOST"] = "127.0.0.1"
+        environment["BACKEND_INTERNAL_PORT"] = String(backendPort)
+        environment["RESOURCES_DIR"] = resources
+        environment["LOG_LEVEL"] = "error"
+        environment["APP_ENV"] = "production"
+        process.environment = environment
+        try process.run()
+        self.process = process
+    }
 
     init(path: String) throws {
         self.port = ProcessInfo.processInfo.environment["BENCH_BACKEND_PORT"].flatMap(Int.init) ?? Int.random(in: 20_000..<40_000)
@@ -86,9 +107,9 @@ final class BackendProcess: Sendable {
         self.process = process
     }
 
-    func waitUntilHealthy(client: HTTPClient) async throws {
+    func waitUntilHealthy(client: HTTPClient, path: String = "/api/settings/health") async throws {
         for _ in 0..<1200 {
-            if let response = try? await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(self.port)/api/settings/health"), timeout: .seconds(1)),
+            if let response = try? await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(self.port)\(path)"), timeout: .seconds(1)),
                 response.status == .ok
             {
                 return
@@ -165,6 +186,68 @@ struct API: Sendable {
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         request.body = .bytes(ByteBuffer(string: body))
         return request
+    }
+
+    /// Milliseconds to fetch a page with the session cookie (server-side rendering, including its API calls).
+    func page(_ url: String, token: String) async throws -> (Double, String) {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Cookie", value: "token=\(token)")
+        let started = ContinuousClock.now
+        let response = try await self.client.execute(request, timeout: .seconds(30))
+        let body = String(buffer: try await response.body.collect(upTo: 16 << 20))
+        let elapsed = started.duration(to: .now)
+        guard response.status == .ok else { throw BenchError("\(url) answered \(response.status.code)") }
+        return (Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15, body)
+    }
+
+    /// Compressed bytes of a page and every script, style and static module import it loads at start.
+    func pageWeight(base: String, html: String, token: String) async throws -> (Int, Int) {
+        var pending = Self.references(in: html, relativeTo: "/")
+        var seen = Set<String>()
+        var total = html.utf8.count
+        var files = 1
+        while let path = pending.popLast() {
+            guard seen.insert(path).inserted else { continue }
+            var request = HTTPClientRequest(url: base + path)
+            request.headers.add(name: "Accept-Encoding", value: "gzip")
+            request.headers.add(name: "Cookie", value: "token=\(token)")
+            let response = try await self.client.execute(request, timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: 32 << 20)
+            total += body.readableBytes
+            files += 1
+            if path.hasSuffix(".js"), response.headers.first(name: "content-encoding") == nil {
+                pending += Self.references(in: String(buffer: body), relativeTo: path)
+            } else if path.hasSuffix(".js"), let plain = try? await self.client.execute(HTTPClientRequest(url: base + path), timeout: .seconds(30)) {
+                let text = String(buffer: try await plain.body.collect(upTo: 32 << 20))
+                pending += Self.references(in: text, relativeTo: path)
+            }
+        }
+        return (total, files)
+    }
+
+    /// `src="…"`, stylesheet `href="…"` and static `import … from './x.js'` paths, resolved against `base`.
+    static func references(in text: String, relativeTo base: String) -> [String] {
+        var found: [String] = []
+        let patterns = [#"<script[^>]*\ssrc="([^"]+)""#, #"<link[^>]*rel="stylesheet"[^>]*href="([^"]+)""#, #"(?:from|import)\s*['"]([^'"]+\.js)['"]"#]
+        for pattern in patterns {
+            guard let regex = try? NSRegularExpression(pattern: pattern) else { continue }
+            let range = NSRange(text.startIndex..., in: text)
+            for match in regex.matches(in: text, range: range) {
+                guard let r = Range(match.range(at: 1), in: text) else { continue }
+                let reference = String(text[r])
+                if reference.hasPrefix("http") { continue }
+                if reference.hasPrefix("/") {
+                    found.append(reference)
+                } else {
+                    var folder = base.split(separator: "/").dropLast().map(String.init)
+                    for part in reference.split(separator: "/") {
+                        if part == ".." { _ = folder.popLast() } else if part != "." { folder.append(String(part)) }
+                    }
+                    found.append("/" + folder.joined(separator: "/"))
+                }
+            }
+        }
+        return found
     }
 
     /// Milliseconds until the first content delta arrives; the rest of the body is drained.
