@@ -152,7 +152,7 @@ struct API: Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         request.body = .bytes(ByteBuffer(string: body))
-        let response = try await self.client.execute(request, timeout: .seconds(30))
+        let response = try await self.send(request, timeout: .seconds(30))
         let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
         guard let json = try JSONSerialization.jsonObject(with: data) as? [String: Any], json["success"] as? Bool == true else {
             throw BenchError("\(path) failed: \(String(decoding: data, as: UTF8.self))")
@@ -176,6 +176,20 @@ struct API: Sendable {
         let json = try await self.post("/api/sessions", #"{"connectionId":\#(connectionId),"rawId":"m"}"#, token: token)
         guard let data = json["data"] as? [String: Any], let id = data["id"] as? Int else { throw BenchError("no session id") }
         return id
+    }
+
+    /// Sends a request, retrying twice when a pooled connection turns out to be closed already.
+    func send(_ request: HTTPClientRequest, timeout: TimeAmount) async throws -> HTTPClientResponse {
+        var attempt = 0
+        while true {
+            do {
+                return try await self.client.execute(request, timeout: timeout)
+            } catch let error as ChannelError where attempt < 2 && error == .ioOnClosedChannel {
+                attempt += 1
+            } catch let error as HTTPClientError where attempt < 2 && (error == .remoteConnectionClosed || error == .connectTimeout) {
+                attempt += 1
+            }
+        }
     }
 
     func streamRequest(url: String, body: String, token: String?) -> HTTPClientRequest {
@@ -253,7 +267,7 @@ struct API: Sendable {
     /// Milliseconds until the first content delta arrives; the rest of the body is drained.
     func firstToken(url: String, body: String, token: String?) async throws -> Double {
         let started = ContinuousClock.now
-        let response = try await self.client.execute(self.streamRequest(url: url, body: body, token: token), timeout: .seconds(60))
+        let response = try await self.send(self.streamRequest(url: url, body: body, token: token), timeout: .seconds(60))
         var first: Duration?
         var text = ""
         for try await chunk in response.body {
@@ -269,7 +283,7 @@ struct API: Sendable {
     /// Counts content events of a streamed answer; returns the count and the seconds it took.
     func countEvents(url: String, body: String, token: String?) async throws -> (Int, Double) {
         let started = ContinuousClock.now
-        let response = try await self.client.execute(self.streamRequest(url: url, body: body, token: token), timeout: .seconds(600))
+        let response = try await self.send(self.streamRequest(url: url, body: body, token: token), timeout: .seconds(600))
         let marker = Array(#""type":"content""#.utf8)
         var count = 0
         var carry: [UInt8] = []
