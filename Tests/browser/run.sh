@@ -20,8 +20,8 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -c 'import selenium' 2>/dev/null || "$venv/bin/pip" install --quiet selenium
 
-swift build --product aichat-backend
-swift build --product aichat-frontend
+# Built like `swift test` builds (testing enabled), so the test run that follows reuses these objects.
+swift build --build-tests
 bin=$(swift build --show-bin-path)
 
 rm -rf "$artefacts"
