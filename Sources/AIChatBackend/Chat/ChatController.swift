@@ -75,7 +75,10 @@ struct ChatController {
         }
         if created, Self.defaultTitles.contains(session.title.trimmingCharacters(in: .whitespaces)) {
             let title = Self.title(from: body.content)
-            if !title.isEmpty { _ = try? await self.sessions.update(id: session.id, userId: user.id, SessionChanges(title: title)) }
+            // Off the path to the first token: the sidebar only needs it once the answer is under way.
+            if !title.isEmpty {
+                Task { [sessions = self.sessions] in _ = try? await sessions.update(id: session.id, userId: user.id, SessionChanges(title: title)) }
+            }
         }
         var plan = self.plan(body, user: user, session: session, connection: connection, message: message)
         plan.preloaded = (try await history, try await limit)
