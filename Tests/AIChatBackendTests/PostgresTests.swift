@@ -66,6 +66,23 @@ struct PostgresTests {
         }
     }
 
+    @Test func userMessagesAreIdempotentPerClientMessageId() async throws {
+        let url = try await Self.freshDatabaseURL()
+        try await withBackend(["DATABASE_URL": url]) { backend, client in
+            _ = try await client.register("admin")
+            try await backend.database.write { sql in
+                try await sql.raw(#"INSERT INTO "chat_sessions" ("userId", "title", "createdAt") VALUES (1, 't', 0)"#).run()
+            }
+            let (first, created) = try await backend.messages.insertUser(sessionId: 1, content: "hi", clientMessageId: "c1", images: [])
+            let (again, createdAgain) = try await backend.messages.insertUser(sessionId: 1, content: "changed", clientMessageId: "c1", images: [])
+            let (plain, _) = try await backend.messages.insertUser(sessionId: 1, content: "hi", clientMessageId: nil, images: [])
+            #expect(created && !createdAgain)
+            #expect(again.id == first.id)
+            #expect(again.content == "hi")
+            #expect(plain.id != first.id)
+        }
+    }
+
     @Test func concurrentFirstRegistrationsMakeExactlyOneAdmin() async throws {
         let url = try await Self.freshDatabaseURL()
         try await withBackend(["DATABASE_URL": url, "APP_MODE": "single"]) { backend, client in

@@ -17,6 +17,10 @@ public protocol AppDatabase: Sendable {
 
     func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
+    /// For writes whose statements are each atomic on their own (no explicit transaction), still one writer at a
+    /// time on SQLite.
+    func writeStatements<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+
     /// Closes every connection; the store is unusable afterwards.
     func close() async
 }

@@ -67,6 +67,12 @@ public final class PostgresAppDatabase: AppDatabase {
         }
     }
 
+    public func writeStatements<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await self.client.withConnection { connection in
+            try await body(connection.sql())
+        }
+    }
+
     public func close() async {
         self.runner.cancel()
     }

@@ -122,6 +122,10 @@ public final class SQLiteAppDatabase: AppDatabase {
         }
     }
 
+    public func writeStatements<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await self.writeLock.withPermit { try await body(self.writer.sql()) }
+    }
+
     public func close() async {
         let alreadyClosed = self.closed.withLock { closed in
             defer { closed = true }

@@ -124,38 +124,40 @@ public struct SQLMessageRepository: MessageRepository {
 
     public func insertUser(sessionId: Int, content: String, clientMessageId: String?, images: [StoredImage]) async throws -> (ChatMessageRecord, created: Bool) {
         let now = Timestamp.now()
-        return try await self.database.write { sql in
-            if let clientMessageId,
+        // Single statements, no explicit transaction: the unique (sessionId, clientMessageId) index makes a repeated
+        // id insert nothing, and the existing message is then read back.
+        return try await self.database.writeStatements { sql in
+            let inserted = try await sql.raw(
+                """
+                INSERT INTO "messages" ("sessionId", "role", "content", "clientMessageId", "createdAt", "imagesJson")
+                VALUES (\(bind: sessionId), 'user', \(bind: content), \(bind: clientMessageId), \(bind: now.milliseconds),
+                    \(bind: Self.encodeImages(images)))
+                ON CONFLICT ("sessionId", "clientMessageId") DO NOTHING
+                RETURNING "id"
+                """
+            ).first()
+            if let inserted {
+                let message = ChatMessageRecord(
+                    id: try inserted.int("id"), sessionId: sessionId, role: .user, content: content, clientMessageId: clientMessageId, reasoning: nil,
+                    reasoningDurationSeconds: nil, createdAt: now, status: nil, images: images, parentId: nil, model: nil
+                )
+                return (message, true)
+            }
+            guard
                 let existing = try await sql.raw(
                     """
                     SELECT \(unsafeRaw: Self.columns) FROM "messages" m
                     WHERE m."sessionId" = \(bind: sessionId) AND m."clientMessageId" = \(bind: clientMessageId)
                     """
                 ).first()
-            {
-                return (try Self.decode(existing), false)
-            }
-            guard
-                let row = try await sql.raw(
-                    """
-                    INSERT INTO "messages" ("sessionId", "role", "content", "clientMessageId", "createdAt", "imagesJson")
-                    VALUES (\(bind: sessionId), 'user', \(bind: content), \(bind: clientMessageId), \(bind: now.milliseconds),
-                        \(bind: Self.encodeImages(images)))
-                    RETURNING "id"
-                    """
-                ).first()
             else { throw DatabaseError("insert into messages returned no id") }
-            let message = ChatMessageRecord(
-                id: try row.int("id"), sessionId: sessionId, role: .user, content: content, clientMessageId: clientMessageId, reasoning: nil,
-                reasoningDurationSeconds: nil, createdAt: now, status: nil, images: images, parentId: nil, model: nil
-            )
-            return (message, true)
+            return (try Self.decode(existing), false)
         }
     }
 
     public func insertAssistant(_ answer: NewAnswer) async throws -> ChatMessageRecord {
         let now = Timestamp.now()
-        return try await self.database.write { sql in
+        return try await self.database.writeStatements { sql in
             guard
                 let row = try await sql.raw(
                     """
