@@ -51,10 +51,12 @@ struct ChatController {
     /// Stores the user message (once per `clientMessageId`) and decides between attaching to a running answer,
     /// replaying a finished one, or starting a new one.
     func prepare(_ body: ChatRequestBody, user: User) async throws -> Prepared {
+        // Both lookups are bound to the caller and independent, so they run side by side.
+        async let boundConnection = self.service.connections.find(forSession: body.sessionId, userId: user.id)
         guard let session = try await self.sessions.find(id: body.sessionId, userId: user.id) else {
             throw APIError.notFound("Chat session not found")
         }
-        let connection = try await self.service.usableConnection(for: session, user: user)
+        let connection = try ChatService.usable(try await boundConnection, session: session)
         if let job = self.service.registry.job(sessionId: session.id) {
             if let id = body.clientMessageId, job.clientMessageId == id {
                 return Prepared(plan: self.plan(body, user: user, session: session, connection: connection, message: nil), replay: nil, running: job)

@@ -50,9 +50,13 @@ final class ChatService: Sendable {
 
     /// The session's connection when it is still usable by its owner.
     func usableConnection(for session: ChatSession, user: User) async throws -> Connection {
-        guard let id = session.connectionId, let model = session.modelRawId, !model.isEmpty,
-            let connection = try await self.connections.find(id: id, in: .visible(to: user.id))
-        else { throw APIError.badRequest("Session model not selected") }
+        try Self.usable(try await self.connections.find(forSession: session.id, userId: user.id), session: session)
+    }
+
+    static func usable(_ connection: Connection?, session: ChatSession) throws -> Connection {
+        guard let connection, connection.id == session.connectionId, let model = session.modelRawId, !model.isEmpty else {
+            throw APIError.badRequest("Session model not selected")
+        }
         guard connection.enable else { throw APIError.badRequest("The session's connection is disabled") }
         return connection
     }
