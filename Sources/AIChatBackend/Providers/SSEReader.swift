@@ -16,9 +16,27 @@ extension StreamPayloadHandler {
 protocol PayloadReader: Sendable {
     init()
     var malformed: Int { get }
-    mutating func append(_ bytes: some Sequence<UInt8>)
-    mutating func drain<Handler: StreamPayloadHandler>(_ handler: inout Handler, into events: inout [ProviderStreamEvent]) throws(ProviderError)
+    /// The body's lines, fed by ``append(_:)`` and consumed by ``drain(_:into:)``.
+    var lines: LineBuffer { get set }
+    /// Handles one complete line.
+    mutating func process<Handler: StreamPayloadHandler>(
+        _ line: ArraySlice<UInt8>, _ handler: inout Handler, _ events: inout [ProviderStreamEvent]
+    ) throws(ProviderError)
     mutating func finish<Handler: StreamPayloadHandler>(_ handler: inout Handler, into events: inout [ProviderStreamEvent]) throws(ProviderError)
+}
+
+extension PayloadReader {
+    mutating func append(_ bytes: some Sequence<UInt8>) {
+        self.lines.append(bytes)
+    }
+
+    mutating func drain<Handler: StreamPayloadHandler>(
+        _ handler: inout Handler, into events: inout [ProviderStreamEvent]
+    ) throws(ProviderError) {
+        while let line = try self.lines.nextLine() {
+            try self.process(line, &handler, &events)
+        }
+    }
 }
 
 /// A provider's stream decoder: its framing (`Reader`) and its payload format (`Payloads`).
@@ -53,24 +71,12 @@ struct FramedStreamDecoder<Reader: PayloadReader, Payloads: StreamPayloadHandler
 /// following line that parses on its own. `data:` with or without the space is accepted; comments, `id:`
 /// and `retry:` are ignored.
 struct SSEReader: PayloadReader {
-    private var lines = LineBuffer()
+    var lines = LineBuffer()
     private var pendingData: [UInt8]?
     private var eventName: String?
     private(set) var malformed = 0
     /// A multi-line event larger than this is dropped.
     static let eventLimit = 8 * 1024 * 1024
-
-    mutating func append(_ bytes: some Sequence<UInt8>) {
-        self.lines.append(bytes)
-    }
-
-    mutating func drain<Handler: StreamPayloadHandler>(
-        _ handler: inout Handler, into events: inout [ProviderStreamEvent]
-    ) throws(ProviderError) {
-        while let line = try self.lines.nextLine() {
-            try self.process(line, &handler, &events)
-        }
-    }
 
     /// Handles a last line without a line break, ends the current event and tells the handler.
     mutating func finish<Handler: StreamPayloadHandler>(
@@ -81,7 +87,7 @@ struct SSEReader: PayloadReader {
         try handler.finish(into: &events)
     }
 
-    private mutating func process<Handler: StreamPayloadHandler>(
+    mutating func process<Handler: StreamPayloadHandler>(
         _ line: ArraySlice<UInt8>, _ handler: inout Handler, _ events: inout [ProviderStreamEvent]
     ) throws(ProviderError) {
         guard let first = line.first else {
@@ -129,20 +135,8 @@ struct SSEReader: PayloadReader {
 
 /// Splits a newline-delimited JSON body (Ollama) into one payload per non-blank line.
 struct NDJSONReader: PayloadReader {
-    private var lines = LineBuffer()
+    var lines = LineBuffer()
     private(set) var malformed = 0
-
-    mutating func append(_ bytes: some Sequence<UInt8>) {
-        self.lines.append(bytes)
-    }
-
-    mutating func drain<Handler: StreamPayloadHandler>(
-        _ handler: inout Handler, into events: inout [ProviderStreamEvent]
-    ) throws(ProviderError) {
-        while let line = try self.lines.nextLine() {
-            try self.process(line, &handler, &events)
-        }
-    }
 
     mutating func finish<Handler: StreamPayloadHandler>(
         _ handler: inout Handler, into events: inout [ProviderStreamEvent]
@@ -151,7 +145,7 @@ struct NDJSONReader: PayloadReader {
         try handler.finish(into: &events)
     }
 
-    private mutating func process<Handler: StreamPayloadHandler>(
+    mutating func process<Handler: StreamPayloadHandler>(
         _ line: ArraySlice<UInt8>, _ handler: inout Handler, _ events: inout [ProviderStreamEvent]
     ) throws(ProviderError) {
         guard line.contains(where: { $0 != 0x20 && $0 != 0x09 }) else { return }
