@@ -92,7 +92,7 @@ public struct Frontend: Sendable {
 
     public func application() -> some ApplicationProtocol {
         var app = Application(
-            router: self.router(),
+            responder: ChildTaskResponder(self.router().buildResponder()),
             configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port), serverName: "aichat-frontend"),
             logger: self.logger
         )

@@ -35,7 +35,7 @@ public final class Backend: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.database = database
-        self.users = SQLUserRepository(database: database)
+        self.users = CachedUserRepository(SQLUserRepository(database: database))
         self.settingsRepository = SQLSettingsRepository(database: database)
         self.settings = SystemSettingsService(repository: self.settingsRepository, configuration: configuration)
         self.tokens = tokens
@@ -173,7 +173,7 @@ public final class Backend: Sendable {
     /// The HTTP server with this backend's routes; closing the database is part of its graceful shutdown.
     public func application() -> some ApplicationProtocol {
         var app = Application(
-            router: self.router(),
+            responder: ChildTaskResponder(self.router().buildResponder()),
             configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port), serverName: "aichat-backend"),
             logger: self.logger
         )

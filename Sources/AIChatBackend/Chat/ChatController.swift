@@ -124,7 +124,7 @@ struct ChatController {
         let body = try ChatRequestBody(try await request.jsonObject(limit: self.bodyLimit))
         let prepared = try await self.service.admission.withPermit { try await self.prepare(body, user: user) }
         if let replay = prepared.replay { return ChatStreamResponse.replay(replay) }
-        return ChatStreamResponse.make(job: try self.job(for: prepared), request: request, registry: self.service.registry)
+        return ChatStreamResponse.make(job: try self.job(for: prepared), registry: self.service.registry)
     }
 
     struct CompletionResult: Encodable, Sendable {
@@ -196,7 +196,7 @@ struct ChatController {
             reasoningEnabled: try body.optionalBool("reasoningEnabled"), reasoningEffort: try body.optionalChoice("reasoningEffort", as: ReasoningEffort.self),
             ollamaThink: try body.optionalBool("ollamaThink"), saveReasoning: try body.optionalBool("saveReasoning")
         )
-        return ChatStreamResponse.make(job: try self.service.start(plan), request: request, registry: self.service.registry)
+        return ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry)
     }
 
     /// Replaces a user message's text, removes everything after it, and answers it again.
@@ -220,7 +220,7 @@ struct ChatController {
             reasoningEffort: try body.optionalChoice("reasoningEffort", as: ReasoningEffort.self), ollamaThink: try body.optionalBool("ollamaThink"),
             saveReasoning: try body.optionalBool("saveReasoning")
         )
-        return ChatStreamResponse.make(job: try self.service.start(plan), request: request, registry: self.service.registry)
+        return ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry)
     }
 
     /// One prompt, no session: the provider's own answer body is returned as it came (status included).

@@ -77,15 +77,25 @@ final class ChatService: Sendable {
         return job
     }
 
-    private func run(_ plan: GenerationPlan, job: GenerationJob) async {
-        var accumulator = AnswerAccumulator()
+    /// What the job knows once the provider has answered (or failed to): the settings, the prompt's size and budget,
+    /// and the response whose body carries the stream.
+    struct Opening: Sendable {
         var settings: SystemSettings?
-        var splitter = ReasoningSplitter.passThrough
         var promptTokens = 0
         var limit = 0
+        var response: HTTPClientResponse?
+        var failure: (any Error)?
+    }
+
+    /// Reads settings, history and budget, sends the opening frames and sends the request to the provider.
+    ///
+    /// Runs in a child task of the job: its call chain (database reads, request encoding, the HTTP client) is deep,
+    /// and a task keeps the memory of its deepest chain until it ends, which for the job is the end of the answer.
+    private func open(_ plan: GenerationPlan, job: GenerationJob) async -> Opening {
+        var opening = Opening()
         do {
             let current = try await self.settings.current()
-            settings = current
+            opening.settings = current
             let idle = current.int(.providerMaxIdleMs)
             job.configureTimers(
                 heartbeat: .milliseconds(max(1000, current.int(.sseHeartbeatIntervalMs))),
@@ -93,6 +103,7 @@ final class ChatService: Sendable {
                 overall: .milliseconds(current.int(.providerTimeoutMs))
             )
             let history: [ChatMessageRecord]
+            let limit: Int
             if let preloaded = plan.preloaded {
                 (history, limit) = preloaded
             } else {
@@ -100,8 +111,9 @@ final class ChatService: Sendable {
                 history = try await self.history(for: plan.session)
                 limit = try await budget
             }
+            opening.limit = limit
             let (messages, prompt) = self.conversation(plan, history: history, limit: limit)
-            promptTokens = prompt
+            opening.promptTokens = prompt
             job.emit(SSEFrame.start(messageId: plan.userMessage.id), as: .opening)
             if current.bool(.usageEmit), !current.bool(.usageProviderOnly) {
                 job.emit(
@@ -113,9 +125,25 @@ final class ChatService: Sendable {
             let endpoint = try self.gateway.endpoint(for: plan.connection)
             let request = try ProviderRequestBuilder(endpoint).chat(messages, options: options, stream: true)
             let secrets = [endpoint.apiKey, endpoint.systemOAuthToken, endpoint.azureAccessToken].compactMap { $0 }
-            let response = try await self.gateway.executeWithRetry(
+            opening.response = try await self.gateway.executeWithRetry(
                 request, guarded: !plan.connection.isSystem, timeout: .milliseconds(current.int(.providerTimeoutMs)), secrets: secrets
             )
+        } catch {
+            opening.failure = error
+        }
+        return opening
+    }
+
+    private func run(_ plan: GenerationPlan, job: GenerationJob) async {
+        var accumulator = AnswerAccumulator()
+        var splitter = ReasoningSplitter.passThrough
+        let opening = (try? await runInChildTask { await self.open(plan, job: job) }) ?? Opening(failure: CancellationError())
+        let settings = opening.settings
+        let promptTokens = opening.promptTokens
+        let limit = opening.limit
+        do {
+            if let failure = opening.failure { throw failure }
+            guard let response = opening.response, let current = settings else { throw CancellationError() }
             job.touch()
             var decoder = ProviderStreamDecoders.make(for: plan.connection.kind ?? .openai)
             splitter = ReasoningSplitter(settings: current)

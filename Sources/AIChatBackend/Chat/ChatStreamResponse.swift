@@ -18,24 +18,21 @@ enum ChatStreamResponse {
     }
 
     /// `registry` is asked to wind down running answers when the server begins a graceful shutdown.
-    static func make(job: GenerationJob, request: Request, registry: GenerationRegistry) -> Response {
+    static func make(job: GenerationJob, registry: GenerationRegistry) -> Response {
         let frames = job.watch()
         return Response(
             status: .ok,
             headers: Self.headers,
             body: ResponseBody { writer in
-                do {
-                    try await withGracefulShutdownHandler {
-                        try await request.body.consumeWithCancellationOnInboundClose { _ in
-                            for await frame in frames {
-                                try await writer.write(frame)
-                            }
-                        }
-                    } onGracefulShutdown: {
-                        Task { await registry.drain(grace: .seconds(20)) }
+                // A client that went away is noticed by the next write (frames or keep-alive pings arrive at
+                // least every heartbeat interval); that write fails and ends this watcher only. No task watches
+                // the inbound side: thousands of open streams would each pay for it.
+                try await withGracefulShutdownHandler {
+                    for await frame in frames {
+                        try await writer.write(frame)
                     }
-                } catch is CancellationError {
-                    return
+                } onGracefulShutdown: {
+                    Task { await registry.drain(grace: .seconds(20)) }
                 }
                 try await writer.finish(nil)
             }
