@@ -27,6 +27,18 @@ import Testing
         #expect(throws: TokenService.Failure.badSignature) { try other.verify(token, now: 1_001) }
     }
 
+    /// A token already checked is served from memory, but its expiry is still enforced and every other string,
+    /// however close, is checked in full.
+    @Test func rememberedTokensStillExpireAndLookalikesAreChecked() throws {
+        let token = self.service.issue(userId: 4, username: "d", role: "USER", tokenVersion: 0, now: 5_000)
+        #expect(try self.service.verify(token, now: 5_001).userId == 4)
+        #expect(try self.service.verify(token, now: 5_002).userId == 4)
+        #expect(throws: TokenService.Failure.expired) { try self.service.verify(token, now: 5_000 + 86_400) }
+        var tampered = Array(token)
+        tampered[tampered.count - 2] = tampered[tampered.count - 2] == "A" ? "B" : "A"
+        #expect(throws: TokenService.Failure.badSignature) { try self.service.verify(String(tampered), now: 5_001) }
+    }
+
     /// Padding a short secret must not change signatures: a token signed elsewhere with the raw short secret verifies.
     @Test func shortSecretsSignLikeTheRawSecret() throws {
         let secret = "short-secret"

@@ -51,8 +51,11 @@ struct ChatController {
     /// Stores the user message (once per `clientMessageId`) and decides between attaching to a running answer,
     /// replaying a finished one, or starting a new one.
     func prepare(_ body: ChatRequestBody, user: User) async throws -> Prepared {
-        // Both lookups are bound to the caller and independent, so they run side by side.
+        // Both lookups are bound to the caller and independent, so they run side by side. The history is read
+        // alongside too; it is used only once the session turns out to be the caller's.
         async let boundConnection = self.service.connections.find(forSession: body.sessionId, userId: user.id)
+        async let history = self.service.messages.history(sessionId: body.sessionId, excluding: nil, limit: ChatService.historyLimit)
+        async let budget = self.service.contextLimits.base(for: user)
         guard let session = try await self.sessions.find(id: body.sessionId, userId: user.id) else {
             throw APIError.notFound("Chat session not found")
         }
@@ -63,9 +66,6 @@ struct ChatController {
             }
             throw APIError.conflict("An answer is still being generated in this session; stop it first")
         }
-        // The history and budget are read while the message is stored: the answer can start sooner.
-        async let history = self.service.history(for: session)
-        async let limit = self.service.contextLimits.limit(for: user, session: session)
         let (message, created) = try await self.messages.insertUser(
             sessionId: session.id, content: body.content, clientMessageId: body.clientMessageId, images: body.images
         )
@@ -83,7 +83,7 @@ struct ChatController {
             }
         }
         var plan = self.plan(body, user: user, session: session, connection: connection, message: message)
-        plan.preloaded = (try await history, try await limit)
+        plan.preloaded = (try await history, ContextLimits.limit(base: try await budget, model: session.modelRawId))
         return Prepared(plan: plan, replay: nil, running: nil)
     }
 

@@ -212,9 +212,12 @@ final class ChatService: Sendable {
         return (messages, used + systemCost)
     }
 
+    /// How many of the newest messages are read for the prompt; older ones cannot fit any context limit in use.
+    static let historyLimit = 1000
+
     /// The newest part of the conversation that can matter for the budget.
     func history(for session: ChatSession) async throws -> [ChatMessageRecord] {
-        try await self.messages.history(sessionId: session.id, excluding: nil, limit: 1000)
+        try await self.messages.history(sessionId: session.id, excluding: nil, limit: Self.historyLimit)
     }
 
     /// Request → session → system setting precedence for the reasoning parameters.

@@ -21,14 +21,19 @@ struct ContextLimits {
     }
 
     func limit(for user: User, session: ChatSession) async throws -> Int {
-        let personal = try await self.repository.userSettings(userId: user.id)["context_token_limit"].flatMap(Int.init)
-        let base: Int
-        if let personal {
-            base = personal
-        } else {
-            base = try await self.settings.current().int(.maxContextTokens)
+        Self.limit(base: try await self.base(for: user), model: session.modelRawId)
+    }
+
+    /// The user's limit before the model's window is applied.
+    func base(for user: User) async throws -> Int {
+        if let personal = try await self.repository.userSettings(userId: user.id)["context_token_limit"].flatMap(Int.init) {
+            return personal
         }
-        if let window = Self.window(of: session.modelRawId) { return min(base, window) }
+        return try await self.settings.current().int(.maxContextTokens)
+    }
+
+    static func limit(base: Int, model: String?) -> Int {
+        if let window = Self.window(of: model) { return min(base, window) }
         return base
     }
 }

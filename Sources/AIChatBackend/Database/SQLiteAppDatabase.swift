@@ -48,7 +48,7 @@ public final class SQLiteAppDatabase: AppDatabase {
     }
 
     /// Opens (creating when missing) the database file and its folder.
-    public static func open(path: String, readerCount: Int = 3, logger: Logger) async throws -> SQLiteAppDatabase {
+    public static func open(path: String, readerCount: Int = 4, logger: Logger) async throws -> SQLiteAppDatabase {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

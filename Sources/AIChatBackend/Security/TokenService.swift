@@ -1,6 +1,7 @@
 import AIChatCore
 import Crypto
 import Foundation
+import Synchronization
 
 /// Claims of the session token, as the original issued them (`userId`, `username`, `role`, `iat`, `exp`) plus
 /// `tv`, the user's token version at issue time. A token without `tv` (issued by the original) counts as version 0.
@@ -17,6 +18,10 @@ public struct TokenClaims: Codable, Sendable, Equatable {
 public struct TokenService: Sendable {
     public static let lifetimeSeconds = 86_400
     private let key: SymmetricKey
+    /// Tokens whose signature was already checked, with their claims: a signed-in browser sends the same token
+    /// with every request, and decoding and checking it again each time is the larger part of authentication.
+    /// Expiry is still checked on every use.
+    private let verified = VerifiedTokens(capacity: 10_000)
 
     /// HMAC pads keys shorter than its block with zero bytes, so padding a short secret to 32 bytes signs
     /// exactly like the unpadded secret: tokens stay interchangeable with other HS256 implementations.
@@ -42,6 +47,10 @@ public struct TokenService: Sendable {
     }
 
     public func verify(_ token: String, now: Int = Int(Date().timeIntervalSince1970)) throws(Failure) -> TokenClaims {
+        if let claims = self.verified.claims(for: token) {
+            guard claims.exp > now else { throw .expired }
+            return claims
+        }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3,
             let headerData = Self.decodeBase64URL(parts[0]),
@@ -57,6 +66,7 @@ public struct TokenService: Sendable {
         }
         guard let claims = try? JSONDecoder().decode(TokenClaims.self, from: payloadData) else { throw .malformed }
         guard claims.exp > now else { throw .expired }
+        self.verified.remember(claims, for: token)
         return claims
     }
 
@@ -72,5 +82,26 @@ public struct TokenService: Sendable {
         guard !base64.contains("=") else { return nil }
         while base64.count % 4 != 0 { base64 += "=" }
         return Data(base64Encoded: base64)
+    }
+}
+
+/// Claims of tokens with a checked signature, keyed by the whole token; emptied when full.
+final class VerifiedTokens: Sendable {
+    private let capacity: Int
+    private let entries = Mutex<[String: TokenClaims]>([:])
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    func claims(for token: String) -> TokenClaims? {
+        self.entries.withLock { $0[token] }
+    }
+
+    func remember(_ claims: TokenClaims, for token: String) {
+        self.entries.withLock { entries in
+            if entries.count >= self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[token] = claims
+        }
     }
 }
