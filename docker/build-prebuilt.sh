@@ -10,6 +10,8 @@
 #   IMAGE_PREFIX  image name prefix (default localhost/aichat)
 #   TAG           image tag (default dev)
 #   SKIP_SWIFT_BUILD=1   use the binaries already in dist/
+#   SWIFT_SCRATCH_PATH   SwiftPM build folder (default: SwiftPM's own, .build); a separate one such as
+#                 .build-static keeps the static release build apart from the everyday builds
 #
 # The images are named $IMAGE_PREFIX/<app>:$TAG, which is what compose.yaml runs with
 #   AICHAT_REGISTRY=localhost GHCR_OWNER=aichat AICHAT_TAG=dev
@@ -31,12 +33,15 @@ for app in "${APPS[@]}"; do
   esac
 done
 
+swift_args=(-c release --static-swift-stdlib)
+[ -z "${SWIFT_SCRATCH_PATH:-}" ] || swift_args+=(--scratch-path "$SWIFT_SCRATCH_PATH")
+
 mkdir -p dist
 if [ "${SKIP_SWIFT_BUILD:-}" != 1 ]; then
   for app in "${APPS[@]}"; do
-    swift build -c release --static-swift-stdlib --product "$app"
+    swift build "${swift_args[@]}" --product "$app"
   done
-  bin_dir=$(swift build -c release --static-swift-stdlib --show-bin-path)
+  bin_dir=$(swift build "${swift_args[@]}" --show-bin-path)
   for app in "${APPS[@]}"; do
     install -m 0755 "$bin_dir/$app" "dist/$app"
     strip "dist/$app"
