@@ -10,10 +10,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-swift build -c release --product aichat-backend
-swift build -c release --product aichat-frontend
-swift build -c release --product aichat-bench
-bin=$(swift build -c release --show-bin-path)
+# Linked like the images ship them: the Swift runtime and Foundation statically.
+build=(swift build -c release --static-swift-stdlib)
+"${build[@]}" --product aichat-backend
+"${build[@]}" --product aichat-frontend
+"${build[@]}" --product aichat-bench
+bin=$("${build[@]}" --show-bin-path)
 # Every stream holds a few sockets in each process.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 "$bin/aichat-bench" "$bin/aichat-backend" --frontend "$bin/aichat-frontend" "$@"

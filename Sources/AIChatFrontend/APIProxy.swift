@@ -64,19 +64,14 @@ struct APIProxy<Context: RequestContext & RemoteAddressRequestContext> {
         let length = response.headers.first(name: "content-length").flatMap(Int.init)
         let status = HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase)
         let upstreamBody = response.body
-        let inbound = request
         return Response(
             status: status,
             headers: headers,
             body: ResponseBody(contentLength: isEventStream ? nil : length) { writer in
-                if isEventStream {
-                    // Closing the browser connection cancels this loop, which cancels the backend request.
-                    try await inbound.body.consumeWithCancellationOnInboundClose { _ in
-                        for try await chunk in upstreamBody { try await writer.write(chunk) }
-                    }
-                } else {
-                    for try await chunk in upstreamBody { try await writer.write(chunk) }
-                }
+                // A browser that went away is noticed by the next write: events or the backend's keep-alive pings
+                // arrive at least every heartbeat interval. The failed write ends this loop, and leaving the loop
+                // closes the backend request (the answer itself is a job on the backend and is saved regardless).
+                for try await chunk in upstreamBody { try await writer.write(chunk) }
                 try await writer.finish(nil)
             }
         )

@@ -1,4 +1,5 @@
 import AIChatCore
+import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -162,6 +163,74 @@ enum TestResources {
                     #expect(String(buffer: response.body) == "data: {\"n\":0}\n\ndata: {\"n\":1}\n\ndata: {\"n\":2}\n\n")
                 }
             }
+        }
+    }
+}
+
+/// Streaming through a listening frontend: events arrive one by one, and a browser that leaves closes the backend
+/// request.
+@Suite struct ProxyStreamingTests {
+    @Test func eventsPassOneByOneAndALeavingClientClosesTheBackendRequest() async throws {
+        let upstreamEnded = AsyncStream.makeStream(of: Int.self)
+        let upstreamRouter = Router()
+        upstreamRouter.get("/api/events") { _, _ -> Response in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream"],
+                body: ResponseBody { writer in
+                    var sent = 0
+                    defer { upstreamEnded.continuation.yield(sent) }
+                    for index in 0..<200 {
+                        try await writer.write(ByteBuffer(string: "data: {\"n\":\(index)}\n\n"))
+                        sent += 1
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    try await writer.finish(nil)
+                }
+            )
+        }
+        let upstream = Application(router: upstreamRouter, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await upstream.test(.live) { upstreamClient in
+            let backendPort = try #require(upstreamClient.port)
+            var logger = Logger(label: "test")
+            logger.logLevel = .warning
+            let values = [
+                "BACKEND_HOST": "127.0.0.1", "BACKEND_INTERNAL_PORT": String(backendPort), "APP_ENV": "test", "RESOURCES_DIR": TestResources.directory,
+            ]
+            let frontend = try await Frontend(configuration: try FrontendConfiguration(env: EnvironmentValues(values)), logger: logger)
+            let app = Application(
+                responder: ChildTaskResponder(frontend.router().buildResponder()), configuration: .init(address: .hostname("127.0.0.1", port: 0))
+            )
+            try await app.test(.live) { frontendClient in
+                let port = try #require(frontendClient.port)
+                let browser = HTTPClient(eventLoopGroupProvider: .singleton)
+                do {
+                    let started = ContinuousClock.now
+                    let response = try await browser.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/events"), timeout: .seconds(30))
+                    #expect(response.status == .ok)
+                    var received = ""
+                    var iterator = response.body.makeAsyncIterator()
+                    while !received.contains("\"n\":1}") {
+                        guard let chunk = try await iterator.next() else { break }
+                        received += String(buffer: chunk)
+                    }
+                    // Two events in well under the ten seconds the whole stream takes: nothing waits for the end.
+                    #expect(received.hasPrefix("data: {\"n\":0}\n\ndata: {\"n\":1}"))
+                    #expect(started.duration(to: .now) < .seconds(3))
+                    try await browser.shutdown()
+                } catch {
+                    try? await browser.shutdown()
+                    throw error
+                }
+                // The browser is gone: the proxy's next write fails and the backend request is closed.
+                var ended: Int?
+                for await sent in upstreamEnded.stream {
+                    ended = sent
+                    break
+                }
+                #expect((ended ?? 200) < 100)
+            }
+            await frontend.shutdown()
         }
     }
 }

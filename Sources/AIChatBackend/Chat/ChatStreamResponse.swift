@@ -13,7 +13,7 @@ enum ChatStreamResponse {
             .contentType: "text/event-stream; charset=utf-8",
             .cacheControl: "no-cache, no-transform",
             HTTPField.Name("X-Accel-Buffering")!: "no",
-            .connection: "close",
+            .connection: "keep-alive",
         ]
     }
 
