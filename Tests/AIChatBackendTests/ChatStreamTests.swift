@@ -114,6 +114,66 @@ import Testing
         }
     }
 
+    /// A server that cannot stream (an error to the streamed request) is asked once without streaming: the answer
+    /// arrives as content, is stored and counted like a streamed one. A refused key is not asked twice.
+    @Test func serversThatCannotStreamAreAskedOnceWithoutStreaming() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(
+                    .status(400, body: #"{"error":{"message":"stream is not supported by this server"}}"#),
+                    .status(
+                        200,
+                        body: #"{"choices":[{"message":{"role":"assistant","content":"Whole answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#
+                    )
+                )
+                let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                #expect(sse.types.first == "start")
+                #expect(sse.types.last == "complete")
+                #expect(!sse.types.contains("error"))
+                #expect(sse.content == "Whole answer")
+                let requests = fake.chatRequests
+                #expect(requests.count == 2)
+                #expect(requests.first?.json?["stream"]?.bool == true)
+                #expect(requests.last?.json?["stream"]?.bool != true)
+                let stored = try #require(try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token).data?["messages"]?.array)
+                #expect(stored.count == 2)
+                #expect(stored.last?["content"]?.string == "Whole answer")
+                #expect(sse.last("complete")?["assistantMessageId"]?.int == stored.last?["id"]?.int)
+                let usage = try await client.call(.get, "/api/chat/usage?sessionId=\(chat.sessionId)", token: chat.token)
+                #expect(usage.data?["totals"]?["total_tokens"]?.int == 5)
+
+                // A refused key fails the same way without streaming: one request, an error event.
+                fake.enqueue(.status(401, body: #"{"error":{"message":"bad key"}}"#))
+                let (_, refused, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "again"], token: chat.token)
+                #expect(refused.types.last == "error")
+                #expect(fake.chatRequests.count == 3)
+
+                // When the second request fails too, the first failure is what the user sees.
+                fake.enqueue(.status(400, body: #"{"error":{"message":"first failure"}}"#), .status(500, body: "second failure"))
+                let (_, failed, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "third"], token: chat.token)
+                #expect(failed.last("error")?["error"]?.string?.contains("first failure") == true)
+                #expect(fake.chatRequests.count == 5)
+            }
+        }
+    }
+
+    /// `stream_delta_chunk_size` joins that many content deltas into one event; the text is unchanged.
+    @Test func deltaChunkSizeJoinsContentEvents() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                let set = try await client.call(.put, "/api/settings/system", json: ["stream_delta_chunk_size": 3], token: chat.token)
+                #expect(set.status == .ok)
+                fake.enqueue(.chunks(FakeStreams.openAI(["a", "b", "c", "d", "e", "f", "g"]), contentType: "text/event-stream", delay: .milliseconds(5)))
+                let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                let contents = sse.events.filter { $0["type"]?.string == "content" }.compactMap { $0["content"]?.string }
+                #expect(contents == ["abc", "def", "g"])
+                #expect(sse.types.last == "complete")
+            }
+        }
+    }
+
     @Test func rateLimitsAreRetriedBeforeTheFirstByte() async throws {
         try await FakeProvider.run { fake in
             try await withBackend { _, client in

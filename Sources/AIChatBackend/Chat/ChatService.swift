@@ -85,6 +85,11 @@ final class ChatService: Sendable {
         var limit = 0
         var response: HTTPClientResponse?
         var failure: (any Error)?
+        /// The request as built, kept for a non-stream retry.
+        var endpoint: ProviderEndpoint?
+        var messages: [ChatMessage] = []
+        var options: GenerationOptions?
+        var secrets: [String] = []
     }
 
     /// Reads settings, history and budget, sends the opening frames and sends the request to the provider.
@@ -125,6 +130,7 @@ final class ChatService: Sendable {
             let endpoint = try self.gateway.endpoint(for: plan.connection)
             let request = try ProviderRequestBuilder(endpoint).chat(messages, options: options, stream: true)
             let secrets = [endpoint.apiKey, endpoint.systemOAuthToken, endpoint.azureAccessToken].compactMap { $0 }
+            (opening.endpoint, opening.messages, opening.options, opening.secrets) = (endpoint, messages, options, secrets)
             opening.response = try await self.gateway.executeWithRetry(
                 request, guarded: !plan.connection.isSystem, timeout: .milliseconds(current.int(.providerTimeoutMs)), secrets: secrets
             )
@@ -141,29 +147,43 @@ final class ChatService: Sendable {
         let settings = opening.settings
         let promptTokens = opening.promptTokens
         let limit = opening.limit
+        var outbox = Outbox(chunkSize: settings?.int(.streamDeltaChunkSize) ?? 1)
         do {
             if let failure = opening.failure { throw failure }
             guard let response = opening.response, let current = settings else { throw CancellationError() }
             job.touch()
             var decoder = ProviderStreamDecoders.make(for: plan.connection.kind ?? .openai)
             splitter = ReasoningSplitter(settings: current)
-            var outbox: [(ByteBuffer, GenerationJob.Part)] = []
             for try await chunk in response.body {
                 job.touch()
                 let events = try decoder.decode(chunk)
                 self.handle(events, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
-                job.emit(batch: outbox)
-                outbox.removeAll(keepingCapacity: true)
+                job.emit(batch: outbox.take())
             }
             let tail = try decoder.finish()
             self.handle(tail, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
             self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
-            job.emit(batch: outbox)
+            job.emit(batch: outbox.take())
             await self.persistAndClose(plan, job: job, answer: accumulator, status: nil, settings: current, promptTokens: promptTokens, limit: limit)
         } catch {
-            var outbox: [(ByteBuffer, GenerationJob.Part)] = []
             self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
-            job.emit(batch: outbox)
+            job.emit(batch: outbox.take())
+            if Self.mayRetryWithoutStreaming(after: error, job: job, answer: accumulator), let current = settings,
+                let completion = await self.retryWithoutStreaming(plan, job: job, opening: opening)
+            {
+                var events: [ProviderStreamEvent] = []
+                if !completion.reasoning.isEmpty { events.append(.reasoning(completion.reasoning)) }
+                events.append(.content(completion.text))
+                if let reason = completion.finishReason { events.append(.finish(reason: reason)) }
+                if let usage = completion.usage { events.append(.usage(usage)) }
+                splitter = ReasoningSplitter(settings: current)
+                self.handle(events, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
+                self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
+                job.emit(batch: outbox.take())
+                await self.persistAndClose(plan, job: job, answer: accumulator, status: nil, settings: current, promptTokens: promptTokens, limit: limit)
+                self.registry.remove(job)
+                return
+            }
             let reason: String
             var status: MessageStatus = .error
             if job.stopRequested {
@@ -193,6 +213,43 @@ final class ChatService: Sendable {
             )
         }
         self.registry.remove(job)
+    }
+
+    /// Whether a failed streamed answer is asked for once more without streaming (for servers that cannot stream,
+    /// or whose stream broke before it showed anything): nothing visible was produced yet, the user did not stop
+    /// it, the server's clocks did not cut it off, and the provider did not refuse the caller (key, permission,
+    /// rate limit), which a second request would not change.
+    static func mayRetryWithoutStreaming(after error: any Error, job: GenerationJob, answer: AnswerAccumulator) -> Bool {
+        guard answer.content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, !job.stopRequested, job.interruption == nil else {
+            return false
+        }
+        switch error {
+            case let failure as ProviderFailure: return ![401, 403, 429].contains(failure.status ?? 0)
+            case let failure as ProviderError:
+                if case .upstream(let status, _) = failure, let status, [401, 403, 429].contains(status) { return false }
+                return true
+            default: return false
+        }
+    }
+
+    /// The same request with `stream: false`, bound by the overall time limit only (nothing arrives until the whole
+    /// answer does, so the idle limit does not apply). Nil when it fails too or yields no text.
+    private func retryWithoutStreaming(_ plan: GenerationPlan, job: GenerationJob, opening: Opening) async -> ProviderCompletion? {
+        guard let endpoint = opening.endpoint, let options = opening.options, let settings = opening.settings else { return nil }
+        job.suspendIdleLimit()
+        do {
+            let request = try ProviderRequestBuilder(endpoint).chat(opening.messages, options: options, stream: false)
+            let response = try await self.gateway.execute(
+                request, guarded: !plan.connection.isSystem, timeout: .milliseconds(settings.int(.providerTimeoutMs)), secrets: opening.secrets
+            )
+            let body = try await response.body.collect(upTo: 32 << 20)
+            let completion = try ProviderResponseParser.completion(kind: plan.connection.kind ?? .openai, body: Data(buffer: body))
+            guard !completion.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
+            self.logger.info("session \(plan.session.id): the streamed request failed; answered without streaming")
+            return completion
+        } catch {
+            return nil
+        }
     }
 
     /// The provider messages: the session's system prompt, then the history that fits the budget, then the
@@ -233,48 +290,49 @@ final class ChatService: Sendable {
     /// Turns provider events into frames (queued in `outbox`) and updates the answer.
     func handle(
         _ events: [ProviderStreamEvent], accumulator: inout AnswerAccumulator, splitter: inout ReasoningSplitter, settings: SystemSettings,
-        outbox: inout [(ByteBuffer, GenerationJob.Part)]
+        outbox: inout Outbox
     ) {
         for event in events {
             switch event {
                 case .reasoning(let text):
                     guard settings.bool(.reasoningEnabled), !text.isEmpty else { continue }
                     accumulator.addReasoning(text)
-                    outbox.append((SSEFrame.reasoning(text), .reasoning(text)))
+                    outbox.append(SSEFrame.reasoning(text), .reasoning(text))
                 case .content(let text):
                     for piece in splitter.split(text) { Self.queue(piece, accumulator: &accumulator, outbox: &outbox) }
                 case .finish(let reason):
                     accumulator.finishReason = reason
-                    outbox.append((SSEFrame.stop(reason: reason), .other))
+                    outbox.append(SSEFrame.stop(reason: reason), .other)
                 case .usage(let usage):
                     guard usage.isMeaningful else { continue }
                     accumulator.providerUsage = usage
                     if settings.bool(.usageEmit) {
                         let figures = UsageFigures(promptTokens: usage.prompt, completionTokens: usage.completion, totalTokens: usage.total)
-                        outbox.append((SSEFrame.usage(figures), .other))
+                        outbox.append(SSEFrame.usage(figures), .other)
                     }
                 case .done:
                     accumulator.sawEnd = true
-                    outbox.append((SSEFrame.end, .other))
+                    outbox.append(SSEFrame.end, .other)
             }
         }
     }
 
-    static func queue(_ piece: ReasoningSplitter.Piece, accumulator: inout AnswerAccumulator, outbox: inout [(ByteBuffer, GenerationJob.Part)]) {
+    static func queue(_ piece: ReasoningSplitter.Piece, accumulator: inout AnswerAccumulator, outbox: inout Outbox) {
         switch piece {
             case .reasoning(let text):
                 accumulator.addReasoning(text)
-                outbox.append((SSEFrame.reasoning(text), .reasoning(text)))
+                outbox.append(SSEFrame.reasoning(text), .reasoning(text))
             case .content(let text):
                 accumulator.addContent(text)
-                outbox.append((SSEFrame.content(text), .content(text)))
+                outbox.content(text)
             case .reasoningEnded:
                 accumulator.endReasoning()
         }
     }
 
-    func flush(_ splitter: inout ReasoningSplitter, accumulator: inout AnswerAccumulator, outbox: inout [(ByteBuffer, GenerationJob.Part)]) {
+    func flush(_ splitter: inout ReasoningSplitter, accumulator: inout AnswerAccumulator, outbox: inout Outbox) {
         for piece in splitter.finish() { Self.queue(piece, accumulator: &accumulator, outbox: &outbox) }
+        outbox.flushContent()
     }
 
     /// Saves what was produced (also when stopped or cut off), records usage, sends the closing events and ends
@@ -373,5 +431,44 @@ struct AnswerAccumulator: Sendable {
         let end = self.reasoningEnded ?? .now
         let elapsed = start.duration(to: end)
         return Int((Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18).rounded())
+    }
+}
+
+/// Frames waiting to be sent to an answer's watchers. Content deltas are joined `chunkSize` at a time (the
+/// `stream_delta_chunk_size` setting): fewer, larger events for slow clients; any other frame, and the end of the
+/// answer, sends the joined text first so the order of events is kept.
+struct Outbox {
+    let chunkSize: Int
+    private var frames: [(ByteBuffer, GenerationJob.Part)] = []
+    private var pending = ""
+    private var pendingCount = 0
+
+    init(chunkSize: Int) {
+        self.chunkSize = max(1, chunkSize)
+    }
+
+    mutating func content(_ text: String) {
+        guard !text.isEmpty else { return }
+        self.pending += text
+        self.pendingCount += 1
+        if self.pendingCount >= self.chunkSize { self.flushContent() }
+    }
+
+    mutating func append(_ frame: ByteBuffer, _ part: GenerationJob.Part) {
+        self.flushContent()
+        self.frames.append((frame, part))
+    }
+
+    mutating func flushContent() {
+        defer { self.pendingCount = 0 }
+        guard !self.pending.isEmpty else { return }
+        self.frames.append((SSEFrame.content(self.pending), .content(self.pending)))
+        self.pending = ""
+    }
+
+    /// The frames ready to send; joined content that has not reached `chunkSize` stays for later.
+    mutating func take() -> [(ByteBuffer, GenerationJob.Part)] {
+        defer { self.frames.removeAll(keepingCapacity: true) }
+        return self.frames
     }
 }

@@ -116,6 +116,11 @@ public final class GenerationJob: Sendable {
         }
     }
 
+    /// Lifts the idle limit (a request whose answer arrives all at once); the overall limit stays.
+    func suspendIdleLimit() {
+        self.timing.withLock { $0.idleLimit = nil }
+    }
+
     /// Records that the provider sent something.
     func touch() {
         self.timing.withLock { $0.lastActivity = .now }
