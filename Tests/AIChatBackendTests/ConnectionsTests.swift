@@ -2,6 +2,7 @@ import AIChatCore
 import Foundation
 import HummingbirdTesting
 import SQLKit
+import AsyncHTTPClient
 import Testing
 
 @testable import AIChatBackend
@@ -160,6 +161,39 @@ import Testing
                 #expect(try await client.call(.post, "/api/connections/verify", json: probe, token: alice).status == .ok)
                 let metadata = try await client.call(.post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": "http://169.254.169.254"], token: alice)
                 #expect(metadata.error == "Connection refused: cloud metadata addresses are not allowed")
+            }
+        }
+    }
+
+    /// A personal plain-http connection given by name is sent to the address that was checked, with the name kept
+    /// in `Host`; HTTPS and literal addresses are left alone.
+    @Test func guardedPlainHTTPRequestsGoToTheCheckedAddress() async throws {
+        let pinned = try #require(OutboundGuard.pinned("http://models.example:8080/v1/chat/completions?x=1", to: "203.0.113.9"))
+        #expect(pinned.url == "http://203.0.113.9:8080/v1/chat/completions?x=1")
+        #expect(pinned.host == "models.example:8080")
+        #expect(OutboundGuard.pinned("http://models.example/v1", to: "2001:db8::5")?.url == "http://[2001:db8::5]/v1")
+        #expect(OutboundGuard.pinned("http://models.example/v1", to: "2001:db8::5")?.host == "models.example")
+        #expect(OutboundGuard.pinned("https://models.example/v1", to: "203.0.113.9") == nil)
+        #expect(OutboundGuard.pinned("http://127.0.0.1:9000/v1", to: "127.0.0.1") == nil)
+        let sent = ProviderGateway.makeRequest(
+            ProviderHTTPRequest(method: .get, url: "http://localhost:8080/v1/models", headers: [], responseFormat: .json),
+            checkedAddresses: ["::1", "127.0.0.1"]
+        )
+        #expect(sent.url == "http://127.0.0.1:8080/v1/models")
+        #expect(sent.headers.first(name: "Host") == "localhost:8080")
+        #expect(ProviderGateway.makeRequest(ProviderHTTPRequest(method: .get, url: "http://localhost:8080/v1", headers: [], responseFormat: .json)).url
+            == "http://localhost:8080/v1")
+
+        try await FakeProvider.run { fake in
+            try await withBackend(["APP_MODE": "multi", "PERSONAL_CONNECTIONS_ALLOW_PRIVATE": "true"]) { _, client in
+                let admin = try await client.register("admin")
+                _ = try await client.call(.put, "/api/settings/system", json: ["registration_enabled": true], token: admin)
+                let alice = try await client.register("alice")
+                let byName = "http://localhost:\(fake.port)/v1"
+                let verified = try await client.call(.post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": byName], token: alice)
+                #expect(verified.status == .ok)
+                let request = try #require(fake.received.last)
+                #expect(request.headers["host"] == "localhost:\(fake.port)")
             }
         }
     }

@@ -47,31 +47,37 @@ struct ProviderGateway: Sendable {
         )
     }
 
-    /// Refuses internal addresses for personal connections unless an administrator allowed them.
-    func checkDestination(_ url: String, guarded: Bool) async throws {
-        guard guarded else { return }
+    /// Refuses internal addresses for personal connections unless an administrator allowed them; returns the
+    /// addresses that were checked (empty when the request is not guarded).
+    func checkDestination(_ url: String, guarded: Bool) async throws -> [String] {
+        guard guarded else { return [] }
         let allowPrivate = try await self.settings.current().bool(.personalConnectionsAllowPrivate)
         do {
-            try await self.outbound.check(url, allowPrivate: allowPrivate)
+            return try await self.outbound.check(url, allowPrivate: allowPrivate)
         } catch let refusal as OutboundGuard.Refusal {
             throw ProviderFailure(publicMessage: "Connection refused: \(refusal.reason)")
         }
     }
 
-    func makeRequest(_ request: ProviderHTTPRequest) -> HTTPClientRequest {
-        var out = HTTPClientRequest(url: request.url)
+    /// The HTTP request; a guarded plain-http request goes to the address that was checked (see ``OutboundGuard/pinned(_:to:)``).
+    static func makeRequest(_ request: ProviderHTTPRequest, checkedAddresses: [String] = []) -> HTTPClientRequest {
+        // IPv4 first: a name like localhost often lists ::1 first while the service listens on IPv4 only.
+        let address = checkedAddresses.first { OutboundGuard.parseIPv4($0) != nil } ?? checkedAddresses.first
+        let pin = address.flatMap { OutboundGuard.pinned(request.url, to: $0) }
+        var out = HTTPClientRequest(url: pin?.url ?? request.url)
         out.method = HTTPMethod(rawValue: request.method.rawValue)
         for (name, value) in request.headers { out.headers.replaceOrAdd(name: name, value: value) }
+        if let pin { out.headers.replaceOrAdd(name: "Host", value: pin.host) }
         if request.method == .post { out.body = .bytes(ByteBuffer(data: request.body)) }
         return out
     }
 
     /// Executes once and returns the response when it is a success; provider errors become failures.
     func execute(_ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String]) async throws -> HTTPClientResponse {
-        try await self.checkDestination(request.url, guarded: guarded)
+        let checked = try await self.checkDestination(request.url, guarded: guarded)
         let response: HTTPClientResponse
         do {
-            response = try await self.http.execute(self.makeRequest(request), timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            response = try await self.http.execute(Self.makeRequest(request, checkedAddresses: checked), timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {

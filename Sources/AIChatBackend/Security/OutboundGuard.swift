@@ -19,8 +19,9 @@ public struct OutboundGuard: Sendable {
 
     public init() {}
 
-    /// Resolves `url`'s host and throws ``Refusal`` when any of its addresses is not allowed.
-    public func check(_ url: String, allowPrivate: Bool) async throws {
+    /// Resolves `url`'s host and throws ``Refusal`` when any of its addresses is not allowed; returns the addresses.
+    @discardableResult
+    public func check(_ url: String, allowPrivate: Bool) async throws -> [String] {
         guard let components = URLComponents(string: url), let rawHost = components.host, !rawHost.isEmpty else {
             throw Refusal(reason: "the URL has no host")
         }
@@ -38,6 +39,22 @@ public struct OutboundGuard: Sendable {
                 throw Refusal(reason: "personal connections may not reach private or local network addresses (\(host))")
             }
         }
+        return addresses
+    }
+
+    /// For a plain-http URL with a host name: the same URL aimed at `address` (one the check allowed) and the
+    /// `Host` header that keeps the request addressed to the name. Connecting to the checked address means a name
+    /// that resolves differently a moment later (DNS rebinding) cannot redirect the request inside the network.
+    /// HTTPS keeps the name: the certificate check binds the connection to it. Nil when nothing needs changing.
+    public static func pinned(_ url: String, to address: String) -> (url: String, host: String)? {
+        guard var components = URLComponents(string: url), components.scheme?.lowercased() == "http", let host = components.host, !host.isEmpty
+        else { return nil }
+        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        guard Self.parseIPv4(bare) == nil, !bare.contains(":") else { return nil }
+        let hostHeader = components.port.map { "\(host):\($0)" } ?? host
+        components.host = address.contains(":") ? "[\(address)]" : address
+        guard let aimed = components.string else { return nil }
+        return (aimed, hostHeader)
     }
 
     static func resolve(_ host: String) async throws -> [String] {

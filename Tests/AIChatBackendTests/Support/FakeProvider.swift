@@ -56,6 +56,8 @@ final class FakeProvider: Sendable {
     private func record(_ request: Request, body: ByteBuffer) {
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
+        // HTTP/1 `Host` arrives as the request's authority.
+        if let authority = request.head.authority { headers["host"] = authority }
         let entry = Received(
             method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: headers,
             body: String(buffer: body)
