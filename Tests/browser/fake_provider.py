@@ -1,10 +1,13 @@
 """A tiny OpenAI-compatible provider for the browser test: model list and streamed chat completions.
 
-A prompt that contains "slow" streams 60 chunks over about 9 seconds (time to press stop or reload);
-anything else streams a Markdown answer with a table, a formula and a code block in a few chunks.
+A prompt that contains "slow" streams 60 chunks over about 9 seconds (time to press stop or reload); one that contains
+"numbered" answers "Answer number N." with N counting up, so regenerated versions differ; anything else streams a
+Markdown answer with a table, a formula and a code block in a few chunks.
 """
+import itertools
 import json
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,6 +18,8 @@ ANSWER = (
     "```python\ndef greet(name):\n    return f\"hello {name}\"\n```\n\n"
     "Done."
 )
+NUMBERS = itertools.count(1)
+NUMBERS_LOCK = threading.Lock()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -46,8 +51,12 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(last, list):
             last = " ".join(part.get("text", "") for part in last if isinstance(part, dict))
         slow = "slow" in last
+        answer = ANSWER
+        if "numbered" in last:
+            with NUMBERS_LOCK:
+                answer = f"Answer number {next(NUMBERS)}."
         if not request.get("stream"):
-            return self.send_json({"choices": [{"message": {"role": "assistant", "content": ANSWER}}],
+            return self.send_json({"choices": [{"message": {"role": "assistant", "content": answer}}],
                                    "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}})
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -58,7 +67,7 @@ class Handler(BaseHTTPRequestHandler):
             pieces = [f"word{i} " for i in range(60)] + ["END"]
             delay = 0.15
         else:
-            pieces = [ANSWER[i:i + 25] for i in range(0, len(ANSWER), 25)]
+            pieces = [answer[i:i + 25] for i in range(0, len(answer), 25)]
             delay = 0.03
         try:
             for piece in pieces:

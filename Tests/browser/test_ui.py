@@ -17,6 +17,7 @@ import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -227,7 +228,8 @@ def main():
             box.send_keys(Keys.ENTER)
             run.until(lambda: "word2" in (run.js("const t=[...document.querySelectorAll('.msg-assistant')].pop(); return t ? t.textContent : ''") or ""), message="streaming")
             d.refresh()
-            run.until(lambda: "END" in (run.js("const t=[...document.querySelectorAll('.msg-assistant .msg-content')].pop(); return t ? t.textContent : ''") or ""),
+            run.until(lambda: "END" in (run.js("const t=[...document.querySelectorAll('.msg-assistant .msg-content')].pop(); return t ? t.textContent : ''") or "")
+                      and not run.js("return document.querySelector('#composer').classList.contains('is-streaming')"),
                       timeout=30, message="re-attached answer completes")
             assert run.js("return document.querySelectorAll('.msg-user').length") >= 3
         run.step("reload mid-generation and see the answer complete", reload_mid_generation)
@@ -247,6 +249,83 @@ def main():
             run.until(lambda: run.js("return document.querySelectorAll('.msg-user').length") == 1 and "Done." in run.css(".msg-assistant .msg-content").text,
                       timeout=30, message="edit resent")
         run.step("regenerate and edit", regenerate_and_edit)
+
+        last_turn = "[...document.querySelectorAll('.msg-assistant')].pop()"
+
+        def last_answer():
+            return run.js(f"return {last_turn}.querySelector('.msg-content').textContent").strip()
+
+        def counter():
+            return run.js(f"const v = {last_turn}.querySelector('.versions'); return v.hidden ? '' : v.querySelector('.version-counter [aria-hidden]').textContent")
+
+        def idle():
+            return not run.js("return document.querySelector('#composer').classList.contains('is-streaming')")
+
+        def regenerate_last():
+            run.js(f"{last_turn}.querySelector('[aria-label=\"重新生成\"]').click()")
+            run.until(lambda: not idle(), message="regenerating")
+
+        def browse_versions():
+            box = run.css("#input")
+            box.send_keys("numbered answer please")
+            box.send_keys(Keys.ENTER)
+            run.until(lambda: "Answer number" in last_answer() and idle(), timeout=30, message="first answer")
+            first = last_answer()
+            assert counter() == "", "one version has no switcher"
+            regenerate_last()
+            run.until(lambda: counter() == "2 / 2" and idle(), timeout=30, message="2 / 2")
+            second = last_answer()
+            assert second != first and "Answer number" in second, (first, second)
+            prev = run.js(f"return {last_turn}.querySelector('.version-prev')")
+            assert prev.get_attribute("aria-label") == "上一个版本"
+            prev.click()
+            run.until(lambda: last_answer() == first and counter() == "1 / 2", message="version 1 shown")
+            assert prev.get_attribute("aria-disabled") == "true"
+            assert run.js("return document.activeElement.classList.contains('version-prev')"), "focus stays on the switcher"
+            assert run.js(f"return !!{last_turn}.querySelector('.turn-usage')"), "usage of version 1"
+            run.shot("versions")
+            prev.send_keys(Keys.ARROW_RIGHT)
+            run.until(lambda: last_answer() == second and counter() == "2 / 2", message="forward by keyboard")
+            run.js(f"return {last_turn}.querySelector('.version-prev')").click()
+            run.until(lambda: last_answer() == first, message="back to version 1")
+            regenerate_last()
+            run.until(lambda: counter() == "3 / 3" and idle(), timeout=30, message="regenerated from version 1")
+            third = last_answer()
+            assert third not in (first, second), (first, second, third)
+            d.refresh()
+            run.until(lambda: run.js("return !!document.querySelector('.msg-assistant .versions')") and counter() == "3 / 3", message="versions after reload")
+            assert last_answer() == third
+            assert run.js("return document.querySelectorAll('.msg-user').length") == 2
+        run.step("browse the versions of a regenerated answer", browse_versions)
+
+        def expand_editor():
+            text = "First line\nSecond line\nThird line"
+            run.clickable("#expand-button").click()
+            area = run.visible(".editor-dialog .editor-area")
+            assert d.switch_to.active_element == area, "the big editor takes focus"
+            area.send_keys("First line")
+            ActionChains(d).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform()
+            area.send_keys("Second line", Keys.ENTER, "Third line")
+            assert run.js("return document.querySelector('.editor-dialog').open"), "Enter keeps the dialog open"
+            assert run.js("return document.getElementById('input').value") == text, "text syncs to the input"
+            run.shot("expand-editor")
+            area.send_keys(Keys.ESCAPE)
+            run.until(lambda: run.js("return !document.querySelector('.editor-dialog')"), message="Esc closes")
+            assert run.js("return document.getElementById('input').value") == text, "Esc keeps the text"
+            assert run.js("return document.activeElement.id") == "input"
+            run.clickable("#expand-button").click()
+            area = run.visible(".editor-dialog .editor-area")
+            assert area.get_attribute("value") == text
+            run.js("document.querySelector('.editor-dialog .editor-send').focus()")
+            ActionChains(d).send_keys(Keys.TAB).perform()
+            assert run.js("return !!document.activeElement.closest('.editor-dialog')"), "Tab stays in the dialog"
+            area.click()
+            ActionChains(d).key_down(Keys.CONTROL).send_keys(Keys.ENTER).key_up(Keys.CONTROL).perform()
+            run.until(lambda: run.js("return !document.querySelector('.editor-dialog')"), message="sent and closed")
+            run.until(lambda: run.js("return [...document.querySelectorAll('.msg-user .msg-text')].pop().textContent") == text, message="multi-line message sent")
+            assert run.js("return document.getElementById('input').value") == ""
+            run.until(lambda: "Done." in last_answer() and idle(), timeout=30, message="answered")
+        run.step("write in the expand editor and send with Ctrl+Enter", expand_editor)
 
         pages = [("personal", "connections"), ("personal", "preferences"), ("personal", "security"), ("personal", "about"),
                  ("system", "general"), ("system", "reasoning"), ("system", "network"), ("system", "connections"), ("system", "models"), ("system", "users")]

@@ -1,7 +1,9 @@
 // The conversation: newest messages first with older pages on scroll, live streaming with stop, re-attach after
-// reload, errors in the turn with retry, regenerate, edit and resend, copy, usage, image attachments.
+// reload, errors in the turn with retry, regenerate with older versions to browse, edit and resend, copy, usage,
+// image attachments, the large editor.
 import { api, openStream } from './api.js';
-import { copyText, download, formatDate, formatNumber, h, iconButton, toast } from './dom.js';
+import { copyText, download, formatDate, formatNumber, h, iconButton, icons, toast } from './dom.js';
+import { openEditor } from './editor.js';
 import { t } from './i18n.js';
 import { enhance, renderMarkdown } from './markdown.js';
 import { activeModel, refreshLabel } from './models.js';
@@ -21,6 +23,7 @@ const exportButton = $('export-csv');
 const previews = $('previews');
 const fileInput = $('file-input');
 const attachButton = $('attach-button');
+const expandButton = $('expand-button');
 
 const PAGE = 50;
 const MAX_IMAGES = 4;
@@ -35,14 +38,47 @@ let view = 0;
 let live = null;
 let attachments = [];
 let pendingOptions = {};
+/** The version picked on a turn (question id → answer id); a turn missing here shows its newest version. */
+const chosen = new Map();
+/** Token usage per answer id, as far as this page has seen it (streams, the session's last round). */
+const usageById = new Map();
 
 // ---------- rendering ----------
 
-/** Regenerated answers are versions of one turn: show the newest version only. */
-function visible(list) {
-  const latest = new Map();
-  for (const m of list) if (m.role === 'assistant' && m.parentId) latest.set(m.parentId, m.id);
-  return list.filter((m) => m.role !== 'assistant' || !m.parentId || latest.get(m.parentId) === m.id);
+/**
+ * The nodes for `list` (oldest first). Answers sharing a question (`parentId`) are versions of one turn, shown right
+ * after the question. A turn whose question is not loaded (it is on an older page) goes first. `existing` maps
+ * question ids to turns already on the page: they take the versions found in `list` and move next to their question.
+ */
+function layout(list, existing = new Map()) {
+  const groups = new Map();
+  for (const m of list) {
+    if (m.role !== 'assistant' || !m.parentId) continue;
+    if (!groups.has(m.parentId)) groups.set(m.parentId, []);
+    groups.get(m.parentId).push(m);
+  }
+  const questions = new Set(list.filter((m) => m.role === 'user').map((m) => m.id));
+  const head = [];
+  const body = [];
+  for (const m of list) {
+    if (m.role === 'user') {
+      body.push(userElement(m));
+      const turn = existing.get(m.id);
+      if (turn) {
+        if (groups.has(m.id)) addVersions(turn, groups.get(m.id));
+        body.push(turn.el);
+      } else if (groups.has(m.id)) {
+        body.push(versionedTurn(groups.get(m.id)).el);
+      }
+    } else if (!m.parentId) {
+      body.push(makeTurn(m).el);
+    } else if (!questions.has(m.parentId) && groups.get(m.parentId)[0] === m) {
+      const turn = existing.get(m.parentId);
+      if (turn) addVersions(turn, groups.get(m.parentId));
+      else head.push(versionedTurn(groups.get(m.parentId)).el);
+    }
+  }
+  return head.concat(body);
 }
 
 function nearBottom() {
@@ -77,31 +113,103 @@ function reasoningBlock(turn) {
   return details;
 }
 
-/** An assistant turn: the DOM plus what has been received. */
-function makeTurn(m = {}) {
-  const turn = {
+/** What a turn shows of one stored answer. */
+function answerFields(m) {
+  return {
     id: m.id || null,
     content: m.content || '',
     reasoning: m.reasoning || '',
     duration: m.reasoningDurationSeconds ?? null,
     status: m.status || null,
     error: m.status === 'error' ? t('chat.answerFailed') : null,
-    usage: null,
-    streaming: false,
+    usage: (m.id && usageById.get(m.id)) || null,
     createdAt: m.createdAt,
     userMessageId: m.parentId || null,
-    el: null,
   };
+}
+
+/** An assistant turn: the DOM plus what has been received. `versions` are the stored answers to its question. */
+function makeTurn(m = {}) {
+  const turn = { ...answerFields(m), streaming: false, versions: m.id ? [m] : [], index: 0, el: null };
   turn.reasoningEl = reasoningBlock(turn);
   turn.contentEl = h('div', { class: 'msg-content markdown' });
   turn.noteEl = h('div', { class: 'msg-note' });
   turn.actionsEl = h('div', { class: 'msg-actions' });
+  turn.versionsEl = versionSwitcher(turn);
   turn.el = h('article', { class: 'msg msg-assistant', dataset: { id: turn.id ?? '' }, 'aria-label': t('chat.assistant') },
     h('div', { class: 'avatar msg-avatar assistant-avatar', 'aria-hidden': 'true' }, 'A'),
-    h('div', { class: 'msg-main' }, turn.reasoningEl, turn.contentEl, turn.noteEl, turn.actionsEl));
+    h('div', { class: 'msg-main' }, turn.reasoningEl, turn.contentEl, turn.noteEl,
+      h('div', { class: 'msg-foot' }, turn.versionsEl, turn.actionsEl)));
   turn.el.turn = turn;
   paint(turn, true);
   return turn;
+}
+
+/** A turn over the versions of one answer (oldest first), showing the picked one or else the newest. */
+function versionedTurn(versions) {
+  const picked = versions.findIndex((v) => v.id === chosen.get(versions[0].parentId));
+  const index = picked < 0 ? versions.length - 1 : picked;
+  const turn = makeTurn(versions[index]);
+  turn.versions = versions;
+  turn.index = index;
+  updateSwitcher(turn);
+  return turn;
+}
+
+/** Adds versions that arrived with an older page; the turn keeps showing what it shows. */
+function addVersions(turn, more) {
+  if (turn.streaming) return;
+  const shown = turn.versions[turn.index]?.id;
+  const known = new Set(turn.versions.map((v) => v.id));
+  turn.versions = turn.versions.concat(more.filter((v) => !known.has(v.id))).sort((a, b) => a.id - b.id);
+  turn.index = Math.max(0, turn.versions.findIndex((v) => v.id === shown));
+  updateSwitcher(turn);
+}
+
+/** The "‹ 2 / 3 ›" control of a turn; it stays in place (and keeps focus) while the versions change. */
+function versionSwitcher(turn) {
+  const arrow = (name, label, step) => {
+    const button = h('button', { class: `icon-btn version-${name}`, type: 'button', title: label, 'aria-label': label, onclick: () => showVersion(turn, turn.index + step) });
+    button.innerHTML = icons[name];
+    return button;
+  };
+  const counter = h('span', { class: 'version-counter', 'aria-live': 'polite', 'aria-atomic': 'true' },
+    h('span', { 'aria-hidden': 'true' }), h('span', { class: 'visually-hidden' }));
+  return h('div', {
+    class: 'versions', role: 'group', 'aria-label': t('chat.versions'), hidden: true,
+    onkeydown: (event) => {
+      const step = { ArrowLeft: -1, ArrowRight: 1 }[event.key];
+      if (!step) return;
+      event.preventDefault();
+      showVersion(turn, turn.index + step);
+    },
+  }, arrow('prev', t('chat.previousVersion'), -1), counter, arrow('next', t('chat.nextVersion'), 1));
+}
+
+function updateSwitcher(turn) {
+  const total = turn.versions.length;
+  const el = turn.versionsEl;
+  el.hidden = total < 2 || turn.streaming;
+  if (el.hidden) return;
+  const [prev, counter, next] = el.children;
+  counter.firstChild.textContent = `${turn.index + 1} / ${total}`;
+  counter.lastChild.textContent = t('chat.versionOf', { n: turn.index + 1, total });
+  prev.setAttribute('aria-disabled', String(turn.index === 0));
+  next.setAttribute('aria-disabled', String(turn.index === total - 1));
+}
+
+function showVersion(turn, index) {
+  if (turn.streaming || index < 0 || index >= turn.versions.length || index === turn.index) return;
+  const m = turn.versions[index];
+  // Keep the switcher under the pointer: the page scrolls by as much as the answer above it grows or shrinks.
+  const before = turn.versionsEl.getBoundingClientRect().top;
+  Object.assign(turn, answerFields(m), { index });
+  turn.el.dataset.id = m.id;
+  if (index === turn.versions.length - 1) chosen.delete(m.parentId);
+  else chosen.set(m.parentId, m.id);
+  paint(turn, true);
+  updateSwitcher(turn);
+  scroller.scrollTop += turn.versionsEl.getBoundingClientRect().top - before;
 }
 
 function paint(turn, final) {
@@ -150,9 +258,12 @@ function schedulePaint(turn) {
 }
 
 function renderAll() {
-  const nodes = [];
-  for (const m of visible(messages)) nodes.push(m.role === 'user' ? userElement(m) : makeTurn(m).el);
-  listEl.replaceChildren(...nodes);
+  listEl.replaceChildren(...layout(messages));
+}
+
+/** The answer generated last: the stored answer with the highest id. */
+function newestAnswerId() {
+  return messages.reduce((id, m) => (m.role === 'assistant' && m.id > id ? m.id : id), 0);
 }
 
 function setWelcome(on) {
@@ -169,6 +280,8 @@ export async function openSession(id, { push = true } = {}) {
   if (push && location.pathname !== `/main/${id}`) history.pushState({ sessionId: id }, '', `/main/${id}`);
   setWelcome(false);
   messages = [];
+  chosen.clear();
+  usageById.clear();
   listEl.replaceChildren(...Array.from({ length: 4 }, () => h('div', { class: 'skeleton-msg' })));
   let session = store.sessionLookup(id);
   try {
@@ -200,6 +313,8 @@ export function showWelcome({ push = true } = {}) {
   view++;
   store.current = null;
   messages = [];
+  chosen.clear();
+  usageById.clear();
   hasMore = false;
   olderEl.hidden = true;
   listEl.replaceChildren();
@@ -225,8 +340,12 @@ async function loadOlder() {
     const older = page.messages || [];
     messages = older.concat(messages);
     hasMore = !!page.hasMore;
-    const nodes = visible(older).map((m) => (m.role === 'user' ? userElement(m) : makeTurn(m).el));
-    listEl.prepend(...nodes);
+    // Versions of a turn can straddle the page boundary: the turns on the page take theirs from this page.
+    const existing = new Map();
+    for (const el of listEl.querySelectorAll('.msg-assistant')) {
+      if (el.turn?.userMessageId) existing.set(el.turn.userMessageId, el.turn);
+    }
+    listEl.prepend(...layout(older, existing));
     scroller.scrollTop = top + (scroller.scrollHeight - before);
     olderEl.hidden = !hasMore;
   } catch (error) {
@@ -242,7 +361,8 @@ async function reloadLatest(myView) {
   if (!id) return;
   try {
     const page = await api(`/chat/sessions/${id}/messages?limit=${PAGE}`);
-    if (myView !== view) return;
+    // Redrawing would drop a turn started meanwhile (it reloads when it ends) or a message being edited.
+    if (myView !== view || live || listEl.querySelector('.editing')) return;
     const stick = nearBottom();
     messages = page.messages || [];
     hasMore = !!page.hasMore;
@@ -261,12 +381,16 @@ async function refreshUsage() {
     const usage = await api(`/chat/usage?sessionId=${id}`);
     if (store.current?.id !== id) return;
     showUsage(usage.current, usage.totals?.total_tokens);
+    // The last round belongs to the answer generated last, wherever its turn is and whichever version it shows.
     const last = usage.last_round;
-    const turns = [...listEl.querySelectorAll('.msg-assistant')];
-    const lastTurn = turns[turns.length - 1]?.turn;
-    if (last && lastTurn && !lastTurn.usage) {
-      lastTurn.usage = last;
-      paint(lastTurn, true);
+    const newest = newestAnswerId();
+    if (last && newest && !usageById.has(newest)) {
+      usageById.set(newest, last);
+      const turn = [...listEl.querySelectorAll('.msg-assistant')].map((el) => el.turn).find((x) => x?.id === newest && !x.streaming);
+      if (turn) {
+        turn.usage = last;
+        paint(turn, true);
+      }
     }
   } catch {
     /* optional */
@@ -309,6 +433,7 @@ function handle(turn, event) {
       turn.userMessageId = event.messageId;
       turn.started = true;
       if (turn.tempUser) turn.tempUser.dataset.id = event.messageId;
+      if (turn.attached) takePlace(turn);
       break;
     case 'reasoning':
       if (event.done) {
@@ -324,10 +449,13 @@ function handle(turn, event) {
       turn.content += event.content || '';
       if (turn.streamingReasoning) turn.streamingReasoning = false;
       break;
-    case 'usage':
-      turn.usage = event;
-      showUsage(event);
+    case 'usage': {
+      // The figures come as `{type: 'usage', usage: {...}}`; the first carries the prompt only, the last the round.
+      const figures = event.usage || event;
+      if (figures.completion_tokens !== undefined) turn.usage = figures;
+      showUsage(figures);
       break;
+    }
     case 'stop':
       turn.status = 'stopped';
       break;
@@ -343,14 +471,21 @@ function handle(turn, event) {
   schedulePaint(turn);
 }
 
-async function stream(path, body, { attach = false, replace = null, resend = null, tempUser = null } = {}) {
+/** A re-attached answer to a question that already has a turn (a regenerate) stands where that turn stood. */
+function takePlace(turn) {
+  const old = [...listEl.querySelectorAll('.msg-assistant')].find((el) => el !== turn.el && el.turn?.userMessageId === turn.userMessageId);
+  if (old) old.replaceWith(turn.el);
+}
+
+async function stream(path, body, { attach = false, replace = null, resend = null, tempUser = null, question = null } = {}) {
   const session = store.current;
   if (!session) return;
   const myView = view;
-  const turn = makeTurn({ createdAt: new Date().toISOString() });
+  const turn = makeTurn({ createdAt: new Date().toISOString(), parentId: question });
   turn.streaming = true;
   turn.resend = resend;
   turn.tempUser = tempUser;
+  turn.attached = attach;
   const controller = new AbortController();
   live = { sessionId: session.id, controller, turn };
   // Writes count as running from the click, so a second send, regenerate or edit cannot race this one.
@@ -397,14 +532,8 @@ async function stream(path, body, { attach = false, replace = null, resend = nul
   if (myView !== view) return;
   const failedEarly = turn.error && !turn.started;
   if (!failedEarly) {
-    const usage = turn.usage;
+    if (turn.id && turn.usage) usageById.set(turn.id, turn.usage);
     await reloadLatest(myView);
-    const turns = [...listEl.querySelectorAll('.msg-assistant')];
-    const last = turns[turns.length - 1]?.turn;
-    if (last && usage) {
-      last.usage = usage;
-      paint(last, true);
-    }
     if (turn.error && !turn.id) listEl.append(turn.el);
   }
   refreshUsage();
@@ -440,7 +569,9 @@ async function stop() {
 function regenerate(turn) {
   if (store.streaming || !store.current) return;
   const messageId = turn.id || turn.userMessageId;
-  stream('/chat/regenerate', { sessionId: store.current.id, messageId }, { replace: turn.el });
+  // The new answer becomes the version shown, whichever version this was started from.
+  if (turn.userMessageId) chosen.delete(turn.userMessageId);
+  stream('/chat/regenerate', { sessionId: store.current.id, messageId }, { replace: turn.el, question: turn.userMessageId });
 }
 
 function retry(turn) {
@@ -448,7 +579,8 @@ function retry(turn) {
   if (turn.resend && !turn.started) {
     stream('/chat/stream', turn.resend, { replace: turn.el, resend: turn.resend, tempUser: turn.tempUser });
   } else if (turn.id || turn.userMessageId) {
-    stream('/chat/regenerate', { sessionId: store.current.id, messageId: turn.userMessageId || turn.id }, { replace: turn.el });
+    if (turn.userMessageId) chosen.delete(turn.userMessageId);
+    stream('/chat/regenerate', { sessionId: store.current.id, messageId: turn.userMessageId || turn.id }, { replace: turn.el, question: turn.userMessageId });
   }
 }
 
@@ -458,14 +590,14 @@ function startEdit(el, m) {
   area.value = m.content;
   const bubble = el.querySelector('.msg-bubble');
   const original = bubble.cloneNode(true);
-  const cancel = () => bubble.replaceWith(original);
+  const cancel = () => editor.replaceWith(original);
   const save = () => {
     const content = area.value.trim();
     if (!content) return;
     while (el.nextElementSibling) el.nextElementSibling.remove();
     m.content = content;
     original.querySelector('.msg-text').textContent = content;
-    bubble.replaceWith(original);
+    editor.replaceWith(original);
     stream('/chat/edit', { sessionId: store.current.id, messageId: m.id, content });
   };
   area.addEventListener('keydown', (event) => {
@@ -475,7 +607,9 @@ function startEdit(el, m) {
     }
     if (event.key === 'Escape') cancel();
   });
+  const expand = () => openEditor(area, { title: t('chat.editorEditTitle'), sendLabel: t('chat.saveAndSend'), onSend: () => (store.streaming ? t('chat.busy') : save()), fallbackFocus: input });
   const editor = h('div', { class: 'msg-bubble editing' }, area, h('div', { class: 'edit-actions' },
+    iconButton('expand', t('chat.expand'), expand, 'edit-expand'),
     h('button', { class: 'btn btn-ghost btn-sm', type: 'button', onclick: cancel }, t('common.cancel')),
     h('button', { class: 'btn btn-primary btn-sm', type: 'button', onclick: save }, t('chat.saveAndSend'))));
   bubble.replaceWith(editor);
@@ -654,6 +788,14 @@ export function initChat() {
     else toast(t('chat.noVision'), 'error');
   });
   attachButton.addEventListener('click', () => fileInput.click());
+  expandButton.addEventListener('click', () => openEditor(input, {
+    title: t('chat.editorTitle'),
+    onSend: () => {
+      if (store.streaming) return t('chat.busy');
+      send();
+      return null;
+    },
+  }));
   fileInput.addEventListener('change', () => {
     addFiles([...fileInput.files]);
     fileInput.value = '';
