@@ -124,6 +124,28 @@ import Testing
         }
     }
 
+    /// A new version of an earlier answer keeps that answer's place in the conversation sent to the model.
+    @Test func regeneratedEarlierAnswersKeepTheirPlaceInTheHistory() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { backend, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                for (question, answer) in [("q1", "a1"), ("q2", "a2")] {
+                    fake.enqueue(.chunks(FakeStreams.openAI([answer]), contentType: "text/event-stream"))
+                    _ = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": question], token: chat.token)
+                }
+                let firstAnswer = try #require(try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items.first { $0.content == "a1" })
+                fake.enqueue(.chunks(FakeStreams.openAI(["a1 again"]), contentType: "text/event-stream"))
+                _ = try await client.stream("/api/chat/regenerate", json: ["sessionId": chat.sessionId, "messageId": firstAnswer.id], token: chat.token)
+                // Regenerating the first answer sends only what precedes it.
+                #expect(fake.chatRequests.last?.json?["messages"]?.array?.compactMap { $0["content"]?.string } == ["q1"])
+                fake.enqueue(.chunks(FakeStreams.openAI(["a3"]), contentType: "text/event-stream"))
+                _ = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q3"], token: chat.token)
+                let sent = fake.chatRequests.last?.json?["messages"]?.array?.compactMap { $0["content"]?.string }
+                #expect(sent == ["q1", "a1 again", "q2", "a2", "q3"])
+            }
+        }
+    }
+
     @Test func editAndResendReplacesTheTail() async throws {
         try await FakeProvider.run { fake in
             try await withBackend { backend, client in

@@ -255,7 +255,9 @@ final class ChatService: Sendable {
     /// The provider messages: the session's system prompt, then the history that fits the budget, then the
     /// current turn (always kept, with its images).
     func conversation(_ plan: GenerationPlan, history: [ChatMessageRecord], limit: Int) -> ([ChatMessage], Int) {
-        let earlier = history.filter { $0.id < plan.userMessage.id && !$0.content.isEmpty }
+        // Conversation order: an answer stands right after its question (`parentId`), also a version regenerated
+        // later; only what comes before the current question is history.
+        let earlier = history.filter { ($0.parentId ?? $0.id) < plan.userMessage.id && !$0.content.isEmpty }
         var turns = earlier.map { (role: $0.role, text: $0.content, images: [ImageAttachment]()) }
         turns.append((.user, plan.userMessage.content, plan.userMessage.images.map { ImageAttachment(mime: $0.mime, base64Data: $0.data) }))
         let systemCost = plan.session.systemPrompt.map { PromptBudget.cost(role: "system", content: $0) } ?? 0

@@ -198,7 +198,7 @@ public struct SQLMessageRepository: MessageRepository {
                 WHERE m."sessionId" = \(bind: sessionId) AND m."id" <> \(bind: excluding ?? 0)
                     AND (m."role" <> 'assistant' OR m."parentId" IS NULL
                         OR m."id" = (SELECT MAX(v."id") FROM "messages" v WHERE v."parentId" = m."parentId" AND v."role" = 'assistant'))
-                ORDER BY m."id" DESC LIMIT \(bind: limit)
+                ORDER BY COALESCE(m."parentId", m."id") DESC, m."id" DESC LIMIT \(bind: limit)
                 """
             ).all().map(Self.decode).reversed()
         }
