@@ -43,6 +43,10 @@ import Testing
                 #expect(stored[1]["content"]?.string == "Hello!")
                 #expect(stored[1]["reasoning"]?.string == "Thinking")
                 #expect(stored[1]["parentId"]?.int == userId)
+                // Each answer carries the usage recorded for it; questions have none.
+                #expect(stored[1]["usage"]?["total_tokens"]?.int == 17)
+                #expect(stored[1]["usage"]?["prompt_tokens"]?.int == 12)
+                #expect(stored[0]["usage"] == nil)
                 #expect(sse.last("complete")?["assistantMessageId"]?.int == stored[1]["id"]?.int)
                 let usage = try await client.call(.get, "/api/chat/usage?sessionId=\(chat.sessionId)", token: chat.token)
                 #expect(usage.data?["totals"]?["total_tokens"]?.int == 17)

@@ -40,7 +40,7 @@ let attachments = [];
 let pendingOptions = {};
 /** The version picked on a turn (question id → answer id); a turn missing here shows its newest version. */
 const chosen = new Map();
-/** Token usage per answer id, as far as this page has seen it (streams, the session's last round). */
+/** Token usage per answer id seen by this page (streams, the session's last round); stored answers carry their own. */
 const usageById = new Map();
 
 // ---------- rendering ----------
@@ -122,7 +122,7 @@ function answerFields(m) {
     duration: m.reasoningDurationSeconds ?? null,
     status: m.status || null,
     error: m.status === 'error' ? t('chat.answerFailed') : null,
-    usage: (m.id && usageById.get(m.id)) || null,
+    usage: m.usage || (m.id && usageById.get(m.id)) || null,
     createdAt: m.createdAt,
     userMessageId: m.parentId || null,
   };

@@ -116,6 +116,15 @@ public struct ChatMessageRecord: Sendable, Equatable {
     /// For an assistant answer: the user message it answers (answers sharing one are versions of each other).
     public var parentId: Int?
     public var model: String?
+    /// For an answer: the tokens its request used (from `usage_metrics`), when known.
+    public var usage: MessageUsage? = nil
+}
+
+/// Token counts of one answer, in the usage endpoints' field names.
+public struct MessageUsage: Encodable, Sendable, Equatable {
+    public var prompt_tokens: Int
+    public var completion_tokens: Int
+    public var total_tokens: Int
 }
 
 /// The message shape of the API.
@@ -132,6 +141,7 @@ public struct MessageDTO: Encodable, Sendable {
     public let images: [StoredImage]?
     public let parentId: Int?
     public let model: String?
+    public let usage: MessageUsage?
 
     init(_ message: ChatMessageRecord) {
         self.id = message.id
@@ -146,10 +156,11 @@ public struct MessageDTO: Encodable, Sendable {
         self.images = message.images.isEmpty ? nil : message.images
         self.parentId = message.parentId
         self.model = message.model
+        self.usage = message.usage
     }
 
     enum Key: String, CodingKey {
-        case id, sessionId, role, content, clientMessageId, reasoning, reasoningDurationSeconds, createdAt, status, images, parentId, model
+        case id, sessionId, role, content, clientMessageId, reasoning, reasoningDurationSeconds, createdAt, status, images, parentId, model, usage
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -166,5 +177,6 @@ public struct MessageDTO: Encodable, Sendable {
         try container.encodeIfPresent(self.images, forKey: .images)
         try container.encode(self.parentId, forKey: .parentId)
         try container.encode(self.model, forKey: .model)
+        if self.role == .assistant { try container.encode(self.usage, forKey: .usage) }
     }
 }

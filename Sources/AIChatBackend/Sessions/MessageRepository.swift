@@ -72,8 +72,20 @@ public struct SQLMessageRepository: MessageRepository {
             status: try row.optionalString("status").flatMap(MessageStatus.init(rawValue:)),
             images: images,
             parentId: try row.optionalInt("parentId"),
-            model: try row.optionalString("model")
+            model: try row.optionalString("model"),
+            usage: try Self.decodeUsage(row)
         )
+    }
+
+    /// Columns and join that add each answer's newest usage row to a message query (aliases `u_*`).
+    static let usageColumns = #", u."promptTokens" AS "u_prompt", u."completionTokens" AS "u_completion", u."totalTokens" AS "u_total""#
+    static let usageJoin = #"""
+        LEFT JOIN "usage_metrics" u ON u."id" = (SELECT MAX(x."id") FROM "usage_metrics" x WHERE x."messageId" = m."id")
+        """#
+
+    static func decodeUsage(_ row: any SQLRow) throws -> MessageUsage? {
+        guard row.contains(column: "u_total"), let total = try row.optionalInt("u_total") else { return nil }
+        return MessageUsage(prompt_tokens: try row.optionalInt("u_prompt") ?? 0, completion_tokens: try row.optionalInt("u_completion") ?? 0, total_tokens: total)
     }
 
     public func page(sessionId: Int, page: Int, limit: Int) async throws -> Page<ChatMessageRecord> {
@@ -81,7 +93,8 @@ public struct SQLMessageRepository: MessageRepository {
             let total = try await sql.raw("SELECT COUNT(*) AS \"n\" FROM \"messages\" WHERE \"sessionId\" = \(bind: sessionId)").first()?.int("n") ?? 0
             let rows = try await sql.raw(
                 """
-                SELECT \(unsafeRaw: Self.columns) FROM "messages" m WHERE m."sessionId" = \(bind: sessionId)
+                SELECT \(unsafeRaw: Self.columns)\(unsafeRaw: Self.usageColumns) FROM "messages" m \(unsafeRaw: Self.usageJoin)
+                WHERE m."sessionId" = \(bind: sessionId)
                 ORDER BY m."id" DESC LIMIT \(bind: limit) OFFSET \(bind: (page - 1) * limit)
                 """
             ).all()
@@ -93,7 +106,8 @@ public struct SQLMessageRepository: MessageRepository {
         try await self.database.read { sql in
             try await sql.raw(
                 """
-                SELECT \(unsafeRaw: Self.columns) FROM "messages" m WHERE m."sessionId" = \(bind: sessionId) AND m."id" < \(bind: beforeId)
+                SELECT \(unsafeRaw: Self.columns)\(unsafeRaw: Self.usageColumns) FROM "messages" m \(unsafeRaw: Self.usageJoin)
+                WHERE m."sessionId" = \(bind: sessionId) AND m."id" < \(bind: beforeId)
                 ORDER BY m."id" DESC LIMIT \(bind: limit)
                 """
             ).all().map(Self.decode).reversed()
