@@ -162,6 +162,41 @@ import Testing
         }
     }
 
+    /// With `title_by_model` on, the first answer is followed by a request for a title, which replaces the one
+    /// taken from the first message; a conversation the user renamed keeps its name.
+    @Test func theModelNamesANewConversationWhenAllowed() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { backend, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                #expect(try await client.call(.put, "/api/settings/system", json: ["title_by_model": true], token: chat.token).status == .ok)
+                fake.enqueue(
+                    .chunks(FakeStreams.openAI(["Kyoto in autumn is lovely."]), contentType: "text/event-stream"),
+                    .status(200, body: #"{"choices":[{"message":{"role":"assistant","content":"<think>short</think>\n\"Autumn in Kyoto\"\n"}}]}"#)
+                )
+                _ = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "Where should I travel in October?"], token: chat.token)
+                #expect(
+                    try await eventually {
+                        try await client.call(.get, "/api/sessions/\(chat.sessionId)", token: chat.token).data?["title"]?.string == "Autumn in Kyoto"
+                    }
+                )
+                let titleRequest = try #require(fake.chatRequests.last?.json)
+                #expect(titleRequest["stream"]?.bool != true)
+                #expect(titleRequest["messages"]?.array?.last?["content"]?.string?.contains("Where should I travel in October?") == true)
+                // Later turns do not ask again.
+                fake.enqueue(.chunks(FakeStreams.openAI(["More."]), contentType: "text/event-stream"))
+                _ = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "And November?"], token: chat.token)
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(fake.chatRequests.count == 3)
+                // A conversation renamed meanwhile keeps its name.
+                #expect(try await backend.sessions.replaceTitle(id: chat.sessionId, userId: 1, expected: "Where should I", with: "x") == false)
+                #expect(try await client.call(.get, "/api/sessions/\(chat.sessionId)", token: chat.token).data?["title"]?.string == "Autumn in Kyoto")
+            }
+        }
+        #expect(ChatService.cleanTitle("Title: **Budget planning**") == "Budget planning")
+        #expect(ChatService.cleanTitle("标题：「旅行计划」。") == "旅行计划")
+        #expect(ChatService.cleanTitle("  \n ") == nil)
+    }
+
     /// `stream_delta_chunk_size` joins that many content deltas into one event; the text is unchanged.
     @Test func deltaChunkSizeJoinsContentEvents() async throws {
         try await FakeProvider.run { fake in

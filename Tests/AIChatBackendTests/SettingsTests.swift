@@ -19,6 +19,7 @@ import Testing
                 "reasoning_enabled": .bool(true), "reasoning_default_expand": .bool(false), "reasoning_save_to_db": .bool(true),
                 "reasoning_tags_mode": .string("default"), "reasoning_custom_tags": .string(""), "stream_delta_chunk_size": .number(1),
                 "openai_reasoning_effort": .string(""), "ollama_think": .bool(false), "personal_connections_allow_private": .bool(false),
+                "title_by_model": .bool(false),
             ]
             #expect(data == expected)
         }

@@ -319,6 +319,10 @@ const pages = {
       box.addEventListener('change', async () => {
         if (!(await attempt(() => api('/settings/system', { method: 'PUT', body: { registration_enabled: box.checked } })))) box.checked = !box.checked;
       });
+      const [titleRow, titleBox] = toggle(t('general.titleByModel'), !!s.title_by_model);
+      titleBox.addEventListener('change', async () => {
+        if (!(await attempt(() => api('/settings/system', { method: 'PUT', body: { title_by_model: titleBox.checked } })))) titleBox.checked = !titleBox.checked;
+      });
       const brand = input({ maxlength: 40, value: s.brand_text || '' });
       const save = h('button', { class: 'btn btn-primary', type: 'button', disabled: true, onclick: async () => {
         if (await attempt(() => api('/settings/system', { method: 'PUT', body: { brand_text: brand.value.trim() || null } }))) {
@@ -327,7 +331,7 @@ const pages = {
         }
       } }, t('common.save'));
       brand.addEventListener('input', () => (save.disabled = brand.value.trim() === (s.brand_text || '')));
-      body.replaceChildren(row, field(t('general.brand'), brand, t('general.brandHint')), h('div', { class: 'form-actions' }, save));
+      body.replaceChildren(row, titleRow, field(t('general.brand'), brand, t('general.brandHint')), h('div', { class: 'form-actions' }, save));
     });
   },
 

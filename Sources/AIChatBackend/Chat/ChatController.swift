@@ -75,14 +75,17 @@ struct ChatController {
                 replay: Self.replay(userMessage: message, answer: answer), running: nil
             )
         }
+        var derivedTitle: String?
         if created, Self.defaultTitles.contains(session.title.trimmingCharacters(in: .whitespaces)) {
             let title = Self.title(from: body.content)
+            derivedTitle = title.isEmpty ? session.title : title
             // Off the path to the first token: the sidebar only needs it once the answer is under way.
             if !title.isEmpty {
                 Task { [sessions = self.sessions] in _ = try? await sessions.update(id: session.id, userId: user.id, SessionChanges(title: title)) }
             }
         }
         var plan = self.plan(body, user: user, session: session, connection: connection, message: message)
+        plan.derivedTitle = derivedTitle
         plan.preloaded = (try await history, ContextLimits.limit(base: try await budget, model: session.modelRawId))
         return Prepared(plan: plan, replay: nil, running: nil)
     }

@@ -17,6 +17,8 @@ struct GenerationPlan: Sendable {
     var saveReasoning: Bool?
     /// The history and token budget when they were read while the user message was being stored.
     var preloaded: (history: [ChatMessageRecord], limit: Int)?
+    /// The title this turn gave a new conversation from its first message; the model may replace it.
+    var derivedTitle: String?
 }
 
 /// Runs answers as server-side jobs: history and budget, the provider stream, reasoning and usage accounting,
@@ -165,6 +167,7 @@ final class ChatService: Sendable {
             self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
             job.emit(batch: outbox.take())
             await self.persistAndClose(plan, job: job, answer: accumulator, status: nil, settings: current, promptTokens: promptTokens, limit: limit)
+            self.titleByModel(plan, answer: accumulator, settings: current, opening: opening)
         } catch {
             self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
             job.emit(batch: outbox.take())
@@ -250,6 +253,55 @@ final class ChatService: Sendable {
         } catch {
             return nil
         }
+    }
+
+    /// After the first answer of a new conversation, asks the model for a short title (when `title_by_model` is on)
+    /// and sets it unless the user renamed the conversation meanwhile. Runs on its own; a failure keeps the title
+    /// taken from the first message.
+    func titleByModel(_ plan: GenerationPlan, answer: AnswerAccumulator, settings: SystemSettings, opening: Opening) {
+        guard settings.bool(.titleByModel), let derived = plan.derivedTitle, let endpoint = opening.endpoint, let options = opening.options else { return }
+        let question = String(plan.userMessage.content.prefix(1500))
+        let reply = String(answer.content.prefix(1500))
+        guard !reply.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return }
+        Task { [gateway = self.gateway, sessions = self.sessions, logger = self.logger] in
+            let messages = [
+                ChatMessage(role: .system, text: Self.titleInstruction),
+                ChatMessage(role: .user, text: "User: \(question)\n\nAssistant: \(reply)"),
+            ]
+            var titleOptions = options
+            titleOptions.reasoningEnabled = false
+            do {
+                let request = try ProviderRequestBuilder(endpoint).chat(messages, options: titleOptions, stream: false)
+                let response = try await gateway.execute(
+                    request, guarded: !plan.connection.isSystem, timeout: .seconds(60), secrets: opening.secrets
+                )
+                let body = try await response.body.collect(upTo: 1 << 20)
+                let completion = try ProviderResponseParser.completion(kind: plan.connection.kind ?? .openai, body: Data(buffer: body))
+                guard let title = Self.cleanTitle(completion.text) else { return }
+                _ = try await sessions.replaceTitle(id: plan.session.id, userId: plan.user.id, expected: derived, with: title)
+            } catch {
+                logger.info("session \(plan.session.id): no title from the model (\(error))")
+            }
+        }
+    }
+
+    static let titleInstruction = """
+        Write a title for the conversation below: at most 8 words, in the language the user wrote in, \
+        without quotation marks and without a full stop. Reply with the title only.
+        """
+
+    /// The model's title as one short line: reasoning tags, Markdown markers and quotes removed, at most 50 characters.
+    static func cleanTitle(_ text: String) -> String? {
+        var extractor = ReasoningTagExtractor(tags: ReasoningTagExtractor.defaultTags)
+        var visible = extractor.split(text).compactMap { if case .content(let part) = $0 { part } else { nil } }.joined()
+        visible += extractor.finish().compactMap { if case .content(let part) = $0 { part } else { nil } }.joined()
+        guard let line = visible.split(whereSeparator: \.isNewline).map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { !$0.isEmpty }) else {
+            return nil
+        }
+        var title = line.replacingOccurrences(of: #"^(title|标题)\s*[:：]\s*"#, with: "", options: [.regularExpression, .caseInsensitive])
+        title = title.trimmingCharacters(in: CharacterSet(charactersIn: "#*_`\"'“”‘’「」《》 .。"))
+        title = String(title.prefix(50)).trimmingCharacters(in: .whitespaces)
+        return title.isEmpty ? nil : title
     }
 
     /// The provider messages: the session's system prompt, then the history that fits the budget, then the

@@ -19,6 +19,8 @@ public protocol SessionRepository: Sendable {
     func update(id: Int, userId: Int, _ changes: SessionChanges) async throws -> ChatSession?
     func setModel(id: Int, userId: Int, connectionId: Int, modelRawId: String) async throws -> ChatSession?
     func delete(id: Int, userId: Int) async throws -> Bool
+    /// Sets the title only while it is still `expected` (a title the user changed meanwhile is kept).
+    func replaceTitle(id: Int, userId: Int, expected: String, with title: String) async throws -> Bool
     func clearMessages(id: Int, userId: Int) async throws -> Bool
 }
 
@@ -98,6 +100,18 @@ public struct SQLSessionRepository: SessionRepository {
                 reasoningEnabled: changes.reasoningEnabled ?? nil, reasoningEffort: changes.reasoningEffort ?? nil,
                 ollamaThink: changes.ollamaThink ?? nil, systemPrompt: changes.systemPrompt ?? nil
             )
+        }
+    }
+
+    public func replaceTitle(id: Int, userId: Int, expected: String, with title: String) async throws -> Bool {
+        try await self.database.write { sql in
+            try await sql.raw(
+                """
+                UPDATE "chat_sessions" SET "title" = \(bind: title)
+                WHERE "id" = \(bind: id) AND "userId" = \(bind: userId) AND "title" = \(bind: expected)
+                """
+            ).run()
+            return try await Self.find(id: id, userId: userId, in: sql)?.title == title
         }
     }
 

@@ -25,6 +25,9 @@ public enum SystemSettingKey: String, CaseIterable, Sendable {
     /// Whether personal connections may reach loopback, private and link-local addresses (cloud metadata
     /// endpoints stay refused either way).
     case personalConnectionsAllowPrivate = "personal_connections_allow_private"
+    /// Whether a new conversation's title is written by its model after the first answer (otherwise, and until
+    /// then, it is taken from the first message).
+    case titleByModel = "title_by_model"
 
     public enum Kind: Sendable {
         /// A flag; `defaultValue` is used when nothing is stored or set.
@@ -55,6 +58,7 @@ public enum SystemSettingKey: String, CaseIterable, Sendable {
             case .openaiReasoningEffort: .choice(values: ["", "low", "medium", "high"], defaultValue: "")
             case .ollamaThink: .bool(defaultValue: false)
             case .personalConnectionsAllowPrivate: .bool(defaultValue: false)
+            case .titleByModel: .bool(defaultValue: false)
         }
     }
 
