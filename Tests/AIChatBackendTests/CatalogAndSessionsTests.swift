@@ -148,8 +148,7 @@ import Testing
         try await FakeProvider.run { fake in
             try await withBackend(["APP_MODE": "multi"]) { _, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
-                _ = try await client.call(.put, "/api/settings/system", json: ["registration_enabled": true], token: chat.token)
-                let mallory = try await client.register("mallory")
+                let mallory = try await chat.registerAnother("mallory", client)
                 let id = chat.sessionId
                 var probes: [(HTTPRequest.Method, String, [String: Any]?)] = []
                 probes.append((.get, "/api/sessions/\(id)", nil))

@@ -198,6 +198,35 @@ import Testing
         }
     }
 
+    /// The session and its connection in one read: only the owner's session, only a connection visible to them.
+    @Test func sessionAndConnectionAreReadTogetherForTheOwnerOnly() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend(["APP_MODE": "multi"]) { backend, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                let alice = try await chat.registerAnother("alice", client)
+                let admin = try #require(try await backend.users.find(username: "admin"))
+                let aliceUser = try #require(try await backend.users.find(username: "alice"))
+                let personal = try await client.call(
+                    .post, "/api/connections/user", json: ["provider": "openai", "baseUrl": "https://models.example/v1", "modelIds": ["m"]], token: alice
+                )
+                let personalId = try #require(personal.data?["id"]?.int, "\(personal.json)")
+
+                let found = try #require(try await backend.sessions.findWithConnection(id: chat.sessionId, userId: admin.id))
+                #expect(found.session.id == chat.sessionId)
+                #expect(found.connection?.id == chat.connectionId)
+                #expect(found.connection?.apiKey.isEmpty == false)
+                #expect(try await backend.sessions.findWithConnection(id: chat.sessionId, userId: aliceUser.id) == nil)
+
+                // A session pointing at someone else's personal connection gets no connection.
+                try await backend.database.write { sql in
+                    try await sql.raw("UPDATE \"chat_sessions\" SET \"connectionId\" = \(bind: personalId) WHERE \"id\" = \(bind: chat.sessionId)").run()
+                }
+                let foreign = try #require(try await backend.sessions.findWithConnection(id: chat.sessionId, userId: admin.id))
+                #expect(foreign.connection == nil)
+            }
+        }
+    }
+
     @Test func addressClassification() {
         for address in ["127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.1.1", "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1"] {
             #expect(OutboundGuard.isInternal(address), "\(address)")

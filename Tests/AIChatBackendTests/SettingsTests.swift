@@ -149,3 +149,26 @@ import Testing
         }
     }
 }
+
+/// Personal settings are read for every message; the short cache in front of them must never serve a stale
+/// value after a change made through it.
+@Suite struct CachedSettingsRepositoryTests {
+    @Test func changesThroughTheCacheApplyAtOnceAndOutsideChangesAfterItsLifetime() async throws {
+        try await withMigratedDatabase { database in
+            let users = SQLUserRepository(database: database)
+            let user = try await users.register(username: "u1", hashedPassword: "x") { _ in }
+            let stored = SQLSettingsRepository(database: database)
+            let cached = CachedSettingsRepository(stored, lifetime: .milliseconds(300))
+
+            #expect(try await cached.userSettings(userId: user.id)["context_token_limit"] == nil)
+            try await cached.updateUserSettings(userId: user.id, ["context_token_limit": "8000"])
+            #expect(try await cached.userSettings(userId: user.id)["context_token_limit"] == "8000")
+            try await stored.updateUserSettings(userId: user.id, ["context_token_limit": "9000"])
+            #expect(try await cached.userSettings(userId: user.id)["context_token_limit"] == "8000")
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await cached.userSettings(userId: user.id)["context_token_limit"] == "9000")
+            try await cached.updateUserSettings(userId: user.id, ["context_token_limit": nil])
+            #expect(try await cached.userSettings(userId: user.id)["context_token_limit"] == nil)
+        }
+    }
+}

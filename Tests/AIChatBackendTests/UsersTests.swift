@@ -155,37 +155,34 @@ import Testing
 /// elsewhere (another replica) within its lifetime.
 @Suite struct CachedUserRepositoryTests {
     @Test func changesThroughTheCacheApplyAtOnceAndOutsideChangesAfterItsLifetime() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
-        let database = try await SQLiteAppDatabase.open(path: directory.path + "/app.db", logger: TestEnv.logger)
-        _ = try await Migrator().migrate(database, logger: TestEnv.logger)
-        let stored = SQLUserRepository(database: database)
-        let cached = CachedUserRepository(stored, lifetime: .milliseconds(300))
+        try await withMigratedDatabase { database in
+            let stored = SQLUserRepository(database: database)
+            let cached = CachedUserRepository(stored, lifetime: .milliseconds(300))
 
-        let first = try await cached.register(username: "first", hashedPassword: "x") { _ in }
-        let second = try await cached.create(username: "second", hashedPassword: "x", role: .user)
-        #expect(try await cached.find(id: second.id)?.role == .user)
+            let first = try await cached.register(username: "first", hashedPassword: "x") { _ in }
+            let second = try await cached.create(username: "second", hashedPassword: "x", role: .user)
+            #expect(try await cached.find(id: second.id)?.role == .user)
 
-        // Through the cache: seen on the next lookup.
-        _ = try await cached.setRole(id: second.id, role: .admin)
-        #expect(try await cached.find(id: second.id)?.role == .admin)
-        try await cached.revokeTokens(id: second.id)
-        #expect(try await cached.find(id: second.id)?.tokenVersion == 1)
-        try await cached.setPassword(id: second.id, hashedPassword: "y")
-        #expect(try await cached.find(id: second.id)?.tokenVersion == 2)
+            // Through the cache: seen on the next lookup.
+            _ = try await cached.setRole(id: second.id, role: .admin)
+            #expect(try await cached.find(id: second.id)?.role == .admin)
+            try await cached.revokeTokens(id: second.id)
+            #expect(try await cached.find(id: second.id)?.tokenVersion == 1)
+            try await cached.setPassword(id: second.id, hashedPassword: "y")
+            #expect(try await cached.find(id: second.id)?.tokenVersion == 2)
 
-        // Behind the cache's back (as another replica would): the cached copy is served until it expires.
-        #expect(try await cached.find(id: first.id)?.tokenVersion == 0)
-        try await stored.revokeTokens(id: first.id)
-        #expect(try await cached.find(id: first.id)?.tokenVersion == 0)
-        try await Task.sleep(for: .milliseconds(400))
-        #expect(try await cached.find(id: first.id)?.tokenVersion == 1)
+            // Behind the cache's back (as another replica would): the cached copy is served until it expires.
+            #expect(try await cached.find(id: first.id)?.tokenVersion == 0)
+            try await stored.revokeTokens(id: first.id)
+            #expect(try await cached.find(id: first.id)?.tokenVersion == 0)
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(try await cached.find(id: first.id)?.tokenVersion == 1)
 
-        // A deleted user is gone at once; an unknown id is not remembered as missing.
-        try await cached.delete(id: second.id)
-        #expect(try await cached.find(id: second.id) == nil)
-        let third = try await cached.create(username: "third", hashedPassword: "x", role: .user)
-        #expect(try await cached.find(id: third.id)?.username == "third")
-        await database.close()
+            // A deleted user is gone at once; an unknown id is not remembered as missing.
+            try await cached.delete(id: second.id)
+            #expect(try await cached.find(id: second.id) == nil)
+            let third = try await cached.create(username: "third", hashedPassword: "x", role: .user)
+            #expect(try await cached.find(id: third.id)?.username == "third")
+        }
     }
 }

@@ -36,7 +36,7 @@ public final class Backend: Sendable {
         self.logger = logger
         self.database = database
         self.users = CachedUserRepository(SQLUserRepository(database: database))
-        self.settingsRepository = SQLSettingsRepository(database: database)
+        self.settingsRepository = CachedSettingsRepository(SQLSettingsRepository(database: database))
         self.settings = SystemSettingsService(repository: self.settingsRepository, configuration: configuration)
         self.tokens = tokens
         self.cipher = cipher

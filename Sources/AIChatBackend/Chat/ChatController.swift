@@ -51,15 +51,14 @@ struct ChatController {
     /// Stores the user message (once per `clientMessageId`) and decides between attaching to a running answer,
     /// replaying a finished one, or starting a new one.
     func prepare(_ body: ChatRequestBody, user: User) async throws -> Prepared {
-        // Both lookups are bound to the caller and independent, so they run side by side. The history is read
-        // alongside too; it is used only once the session turns out to be the caller's.
-        async let boundConnection = self.service.connections.find(forSession: body.sessionId, userId: user.id)
+        // The session and its connection are read together, bound to the caller; the history and budget are read
+        // alongside and used only once the session turns out to be the caller's.
         async let history = self.service.messages.history(sessionId: body.sessionId, excluding: nil, limit: ChatService.historyLimit)
         async let budget = self.service.contextLimits.base(for: user)
-        guard let session = try await self.sessions.find(id: body.sessionId, userId: user.id) else {
+        guard let (session, boundConnection) = try await self.sessions.findWithConnection(id: body.sessionId, userId: user.id) else {
             throw APIError.notFound("Chat session not found")
         }
-        let connection = try ChatService.usable(try await boundConnection, session: session)
+        let connection = try ChatService.usable(boundConnection, session: session)
         if let job = self.service.registry.job(sessionId: session.id) {
             if let id = body.clientMessageId, job.clientMessageId == id {
                 return Prepared(plan: self.plan(body, user: user, session: session, connection: connection, message: nil), replay: nil, running: job)

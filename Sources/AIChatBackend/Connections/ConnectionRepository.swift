@@ -59,22 +59,35 @@ public struct SQLConnectionRepository: ConnectionRepository {
         """
 
     static func decode(_ row: any SQLRow) throws -> Connection {
+        try Self.decode(row, prefix: "")
+    }
+
+    /// The connection columns of table alias `alias`, each renamed with `prefix`.
+    static func prefixedColumns(_ alias: String, prefix: String) -> String {
+        Self.columns.split(separator: ",").map { column in
+            let name = column.filter { $0 != "\"" && !$0.isWhitespace }
+            return "\(alias).\"\(name)\" AS \"\(prefix)\(name)\""
+        }.joined(separator: ", ")
+    }
+
+    /// A connection from `row`; `prefix` is prepended to every column name (for rows that join other tables).
+    static func decode(_ row: any SQLRow, prefix: String) throws -> Connection {
         Connection(
-            id: try row.int("id"),
-            ownerUserId: try row.optionalInt("ownerUserId"),
-            provider: try row.string("provider"),
-            baseUrl: try row.string("baseUrl"),
-            enable: try row.bool("enable"),
-            authType: try row.string("authType"),
-            apiKey: try row.optionalString("apiKey") ?? "",
-            headers: Connection.decodeHeaders(try row.optionalString("headersJson") ?? ""),
-            azureApiVersion: try row.optionalString("azureApiVersion"),
-            prefixId: try row.optionalString("prefixId"),
-            tags: Connection.decodeTags(try row.optionalString("tagsJson") ?? "[]"),
-            modelIds: Connection.decodeStrings(try row.optionalString("modelIdsJson") ?? "[]"),
-            connectionType: ConnectionType(rawValue: try row.optionalString("connectionType") ?? "") ?? .external,
-            createdAt: try row.timestamp("createdAt"),
-            updatedAt: try row.timestamp("updatedAt")
+            id: try row.int(prefix + "id"),
+            ownerUserId: try row.optionalInt(prefix + "ownerUserId"),
+            provider: try row.string(prefix + "provider"),
+            baseUrl: try row.string(prefix + "baseUrl"),
+            enable: try row.bool(prefix + "enable"),
+            authType: try row.string(prefix + "authType"),
+            apiKey: try row.optionalString(prefix + "apiKey") ?? "",
+            headers: Connection.decodeHeaders(try row.optionalString(prefix + "headersJson") ?? ""),
+            azureApiVersion: try row.optionalString(prefix + "azureApiVersion"),
+            prefixId: try row.optionalString(prefix + "prefixId"),
+            tags: Connection.decodeTags(try row.optionalString(prefix + "tagsJson") ?? "[]"),
+            modelIds: Connection.decodeStrings(try row.optionalString(prefix + "modelIdsJson") ?? "[]"),
+            connectionType: ConnectionType(rawValue: try row.optionalString(prefix + "connectionType") ?? "") ?? .external,
+            createdAt: try row.timestamp(prefix + "createdAt"),
+            updatedAt: try row.timestamp(prefix + "updatedAt")
         )
     }
 

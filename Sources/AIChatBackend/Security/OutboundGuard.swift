@@ -71,7 +71,7 @@ public struct OutboundGuard: Sendable {
                 if let sockaddr = info.pointee.ai_addr {
                     var buffer = [CChar](repeating: 0, count: Int(NI_MAXHOST))
                     if getnameinfo(sockaddr, info.pointee.ai_addrlen, &buffer, socklen_t(buffer.count), nil, 0, NI_NUMERICHOST) == 0 {
-                        addresses.append(Self.canonical(String(cString: buffer)))
+                        addresses.append(Self.canonical(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
                     }
                 }
                 cursor = info.pointee.ai_next

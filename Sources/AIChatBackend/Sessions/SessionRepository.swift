@@ -19,6 +19,9 @@ public protocol SessionRepository: Sendable {
     func update(id: Int, userId: Int, _ changes: SessionChanges) async throws -> ChatSession?
     func setModel(id: Int, userId: Int, connectionId: Int, modelRawId: String) async throws -> ChatSession?
     func delete(id: Int, userId: Int) async throws -> Bool
+    /// The caller's session and its connection (nil when the session has none or it is not visible to the caller),
+    /// read together.
+    func findWithConnection(id: Int, userId: Int) async throws -> (session: ChatSession, connection: Connection?)?
     /// Sets the title only while it is still `expected` (a title the user changed meanwhile is kept).
     func replaceTitle(id: Int, userId: Int, expected: String, with title: String) async throws -> Bool
     func clearMessages(id: Int, userId: Int) async throws -> Bool
@@ -100,6 +103,23 @@ public struct SQLSessionRepository: SessionRepository {
                 reasoningEnabled: changes.reasoningEnabled ?? nil, reasoningEffort: changes.reasoningEffort ?? nil,
                 ollamaThink: changes.ollamaThink ?? nil, systemPrompt: changes.systemPrompt ?? nil
             )
+        }
+    }
+
+    public func findWithConnection(id: Int, userId: Int) async throws -> (session: ChatSession, connection: Connection?)? {
+        try await self.database.read { sql in
+            guard
+                let row = try await sql.raw(
+                    """
+                    SELECT \(unsafeRaw: Self.columns), \(unsafeRaw: SQLConnectionRepository.prefixedColumns("c", prefix: "c_"))
+                    FROM "chat_sessions" s LEFT JOIN "connections" c ON c."id" = s."connectionId"
+                        AND (c."ownerUserId" IS NULL OR c."ownerUserId" = \(bind: userId))
+                    WHERE s."id" = \(bind: id) AND s."userId" = \(bind: userId)
+                    """
+                ).first()
+            else { return nil }
+            let connection = try row.optionalInt("c_id") == nil ? nil : SQLConnectionRepository.decode(row, prefix: "c_")
+            return (try Self.decode(row), connection)
         }
     }
 

@@ -27,6 +27,12 @@ struct ChatFixture: Sendable {
         let sessionId = try #require(session.data?["id"]?.int, "\(session.json)")
         return ChatFixture(token: token, connectionId: connectionId, sessionId: sessionId)
     }
+
+    /// Opens registration (as the fixture's admin) and registers another user; returns that user's token.
+    func registerAnother(_ username: String, _ client: any TestClientProtocol) async throws -> String {
+        _ = try await client.call(.put, "/api/settings/system", json: ["registration_enabled": true], token: self.token)
+        return try await client.register(username)
+    }
 }
 
 /// The `data:` events of an SSE body, parsed; `: ping` comments are counted separately.

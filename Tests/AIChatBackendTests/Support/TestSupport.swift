@@ -160,3 +160,18 @@ extension JSONValue {
         return nil
     }
 }
+
+/// Runs `body` with a migrated SQLite database in a temporary folder, closed and removed afterwards.
+func withMigratedDatabase(_ body: (SQLiteAppDatabase) async throws -> Void) async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let database = try await SQLiteAppDatabase.open(path: directory.path + "/app.db", logger: TestEnv.logger)
+    _ = try await Migrator().migrate(database, logger: TestEnv.logger)
+    do {
+        try await body(database)
+    } catch {
+        await database.close()
+        throw error
+    }
+    await database.close()
+}
