@@ -8,15 +8,9 @@ enum SSEFrame {
 
     static func event(_ fields: [String: JSONValue]) -> ByteBuffer {
         var buffer = ByteBuffer(string: "data: ")
-        buffer.writeBytes(Self.encode(.object(fields)))
+        JSONValue.object(fields).write(into: &buffer)
         buffer.writeString("\n\n")
         return buffer
-    }
-
-    static func encode(_ value: JSONValue) -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return (try? encoder.encode(value)) ?? Data("{}".utf8)
     }
 
     static func start(messageId: Int, assistantMessageId: Int? = nil) -> ByteBuffer {
@@ -44,32 +38,10 @@ enum SSEFrame {
         buffer.writeString("\"}\n\n")
     }
 
-    /// JSON string escaping: quotes, backslashes and control characters; everything else as UTF-8.
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
     static func writeEscaped(_ text: String, into buffer: inout ByteBuffer) {
-        let hex = Self.hex
-        var start = text.utf8.startIndex
-        let utf8 = text.utf8
-        var index = start
-        while index != utf8.endIndex {
-            let byte = utf8[index]
-            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                buffer.writeBytes(utf8[start..<index])
-                switch byte {
-                    case UInt8(ascii: "\""): buffer.writeString("\\\"")
-                    case UInt8(ascii: "\\"): buffer.writeString("\\\\")
-                    case 0x0A: buffer.writeString("\\n")
-                    case 0x0D: buffer.writeString("\\r")
-                    case 0x09: buffer.writeString("\\t")
-                    default: buffer.writeBytes([UInt8(ascii: "\\"), UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-                }
-                start = utf8.index(after: index)
-            }
-            index = utf8.index(after: index)
-        }
-        buffer.writeBytes(utf8[start..<index])
+        JSONValue.writeEscaped(text, into: &buffer)
     }
+
     static func reasoningDone(duration: Int) -> ByteBuffer {
         Self.event(["type": .string("reasoning"), "done": .bool(true), "duration": .number(Double(duration))])
     }

@@ -188,12 +188,7 @@ public struct ProviderRequestBuilder: Sendable {
     // MARK: Body
 
     static func encode(_ body: JSONValue) throws(ProviderError) -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        do {
-            return try encoder.encode(body)
-        } catch {
-            throw .invalidRequest("the body cannot be encoded as JSON")
-        }
+        let buffer = body.encoded(sortedKeys: true)
+        return Data(buffer.readableBytesView)
     }
 }
