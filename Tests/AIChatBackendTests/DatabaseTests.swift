@@ -2,6 +2,7 @@ import AIChatCore
 import Foundation
 import SQLKit
 import HummingbirdTesting
+import Synchronization
 import Testing
 
 @testable import AIChatBackend
@@ -151,5 +152,36 @@ import Testing
         }
         let again = try String(contentsOfFile: secretPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(again == secret)
+    }
+}
+
+/// The semaphore behind the write lock, the reader pool and answer admission.
+@Suite struct AsyncSemaphoreTests {
+    @Test func neverExceedsItsPermitsAndServesWaitersInArrivalOrder() async throws {
+        let semaphore = AsyncSemaphore(permits: 2)
+        final class Record: Sendable {
+            let state = Mutex((running: 0, peak: 0, order: [Int]()))
+        }
+        let record = Record()
+        await semaphore.acquire()
+        await semaphore.acquire()
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<8 {
+                group.addTask {
+                    try? await semaphore.withPermit {
+                        record.state.withLock { $0.running += 1; $0.peak = max($0.peak, $0.running); $0.order.append(index) }
+                        try await Task.sleep(for: .milliseconds(5))
+                        record.state.withLock { $0.running -= 1 }
+                    }
+                }
+                // Each waiter is queued before the next one starts.
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            semaphore.release()
+            semaphore.release()
+        }
+        let result = record.state.withLock { $0 }
+        #expect(result.peak <= 2)
+        #expect(result.order == Array(0..<8))
     }
 }

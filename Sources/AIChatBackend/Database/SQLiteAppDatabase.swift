@@ -18,23 +18,24 @@ public final class SQLiteAppDatabase: AppDatabase {
     private let logger: Logger
     private let closed = Mutex(false)
 
-    private actor ReaderPool {
-        private var idle: [Int]
-        private var waiters: [CheckedContinuation<Int, Never>] = []
+    /// The reader connections not in use; the semaphore counts them, so a taker always finds one.
+    private final class ReaderPool: Sendable {
+        private let free: AsyncSemaphore
+        private let idle: Mutex<[Int]>
 
-        init(count: Int) { self.idle = Array(0..<count) }
+        init(count: Int) {
+            self.free = AsyncSemaphore(permits: count)
+            self.idle = Mutex(Array(0..<count))
+        }
 
         func take() async -> Int {
-            if let index = self.idle.popLast() { return index }
-            return await withCheckedContinuation { self.waiters.append($0) }
+            await self.free.acquire()
+            return self.idle.withLock { $0.removeLast() }
         }
 
         func give(_ index: Int) {
-            if self.waiters.isEmpty {
-                self.idle.append(index)
-            } else {
-                self.waiters.removeFirst().resume(returning: index)
-            }
+            self.idle.withLock { $0.append(index) }
+            self.free.release()
         }
     }
 
@@ -93,14 +94,8 @@ public final class SQLiteAppDatabase: AppDatabase {
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let index = await self.readerPool.take()
-        do {
-            let result = try await body(self.readers[index].sql())
-            await self.readerPool.give(index)
-            return result
-        } catch {
-            await self.readerPool.give(index)
-            throw error
-        }
+        defer { self.readerPool.give(index) }
+        return try await body(self.readers[index].sql())
     }
 
     public func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
