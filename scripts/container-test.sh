@@ -139,7 +139,7 @@ PACKAGES=(podman buildah runc conmon netavark aardvark-dns slirp4netns fuse-over
   debootstrap curl ca-certificates binutils python3 python3-venv python3-bcrypt python3-cryptography)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep 'install ok installed' >/dev/null || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
@@ -364,7 +364,8 @@ start_poller "$HOST_BACKEND_PORT" /api/settings/health "$WORK/backend.ready"
 compose up -d --no-deps backend
 wait_healthy "$BACKEND" "$WORK/backend.ready"
 record_healthy "backend (first start)"
-if ! podman logs "$BACKEND" 2>&1 | grep -q 'setting owner of /app/data to 1001:1001'; then
+# grep reads the whole log (no -q): with pipefail, an early exit would fail the pipeline on SIGPIPE.
+if ! podman logs "$BACKEND" 2>&1 | grep 'setting owner of /app/data to 1001:1001' >/dev/null; then
   fail "the entrypoint did not report repairing the data volume"
 fi
 foreign=$(find "$data_dir" \( ! -uid "$APP_UID" -o ! -gid "$APP_UID" \) -print -quit)
