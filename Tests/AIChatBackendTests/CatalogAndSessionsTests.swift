@@ -169,6 +169,25 @@ import Testing
                     #expect(reply.status == .notFound, "\(method) \(uri) → \(reply.status)")
                 }
                 #expect(fake.chatRequests.isEmpty)
+                // Nothing was written into the owner's session.
+                let page = try await client.call(.get, "/api/chat/sessions/\(id)/messages", token: chat.token)
+                #expect(page.data?["messages"]?.array?.isEmpty == true)
+            }
+        }
+    }
+
+    /// A session that cannot answer is refused before anything is stored.
+    @Test func sendingToASessionThatCannotAnswerStoresNothing() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                #expect(try await client.call(.put, "/api/connections/\(chat.connectionId)", json: ["enable": false], token: chat.token).status == .ok)
+                let refused = try await client.call(.post, "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "hi"], token: chat.token)
+                #expect(refused.status == .badRequest)
+                #expect(refused.error == "The session's connection is disabled")
+                let page = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token)
+                #expect(page.data?["messages"]?.array?.isEmpty == true)
+                #expect(fake.chatRequests.isEmpty)
             }
         }
     }

@@ -51,23 +51,31 @@ struct ChatController {
     /// Stores the user message (once per `clientMessageId`) and decides between attaching to a running answer,
     /// replaying a finished one, or starting a new one.
     func prepare(_ body: ChatRequestBody, user: User) async throws -> Prepared {
-        // The session and its connection are read together, bound to the caller; the history and budget are read
-        // alongside and used only once the session turns out to be the caller's.
+        // Everything runs side by side: the session and its connection (one read bound to the caller), the history
+        // and budget (used only once the session turns out to be the caller's), and, when no answer is running in
+        // the session, storing the message (the insert itself checks that the session is the caller's and can
+        // answer, so a request refused below stores nothing).
         async let history = self.service.messages.history(sessionId: body.sessionId, excluding: nil, limit: ChatService.historyLimit)
         async let budget = self.service.contextLimits.base(for: user)
+        let storeNow = self.service.registry.job(sessionId: body.sessionId) == nil
+        async let early = storeNow ? self.store(body, user: user) : nil
         guard let (session, boundConnection) = try await self.sessions.findWithConnection(id: body.sessionId, userId: user.id) else {
+            _ = try? await early
             throw APIError.notFound("Chat session not found")
         }
         let connection = try ChatService.usable(boundConnection, session: session)
         if let job = self.service.registry.job(sessionId: session.id) {
+            _ = try? await early
             if let id = body.clientMessageId, job.clientMessageId == id {
                 return Prepared(plan: self.plan(body, user: user, session: session, connection: connection, message: nil), replay: nil, running: job)
             }
             throw APIError.conflict("An answer is still being generated in this session; stop it first")
         }
-        let (message, created) = try await self.messages.insertUser(
-            sessionId: session.id, content: body.content, clientMessageId: body.clientMessageId, images: body.images
-        )
+        let stored = storeNow ? try await early : try await self.store(body, user: user)
+        guard let (message, created) = stored else {
+            // The session was usable when read but not when the message was stored: it changed in between.
+            throw APIError.conflict("The chat session changed while sending; try again")
+        }
         if !created, let answer = try await self.messages.latestAnswer(sessionId: session.id, parentId: message.id) {
             return Prepared(
                 plan: self.plan(body, user: user, session: session, connection: connection, message: message),
@@ -87,6 +95,13 @@ struct ChatController {
         plan.derivedTitle = derivedTitle
         plan.preloaded = (try await history, ContextLimits.limit(base: try await budget, model: session.modelRawId))
         return Prepared(plan: plan, replay: nil, running: nil)
+    }
+
+    /// Stores the user message when the session is the caller's and can answer.
+    func store(_ body: ChatRequestBody, user: User) async throws -> (ChatMessageRecord, created: Bool)? {
+        try await self.messages.insertUser(
+            sessionId: body.sessionId, userId: user.id, content: body.content, clientMessageId: body.clientMessageId, images: body.images
+        )
     }
 
     func plan(_ body: ChatRequestBody, user: User, session: ChatSession, connection: Connection, message: ChatMessageRecord?) -> GenerationPlan {

@@ -11,8 +11,12 @@ public protocol MessageRepository: Sendable {
     func before(sessionId: Int, beforeId: Int, limit: Int) async throws -> [ChatMessageRecord]
     func find(id: Int, sessionId: Int) async throws -> ChatMessageRecord?
     func findUser(sessionId: Int, clientMessageId: String) async throws -> ChatMessageRecord?
-    /// Inserts a user message; with a `clientMessageId` that already exists, returns the existing one unchanged.
-    func insertUser(sessionId: Int, content: String, clientMessageId: String?, images: [StoredImage]) async throws -> (ChatMessageRecord, created: Bool)
+    /// Inserts a user message when session `sessionId` is `userId`'s and can answer (a model chosen, its connection
+    /// enabled and visible to the user); nil when it is not. With a `clientMessageId` that already exists, returns
+    /// the existing message unchanged.
+    func insertUser(sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage]) async throws -> (
+        ChatMessageRecord, created: Bool
+    )?
     func insertAssistant(_ answer: NewAnswer) async throws -> ChatMessageRecord
     /// The newest answer to a user message, if any.
     func latestAnswer(sessionId: Int, parentId: Int) async throws -> ChatMessageRecord?
@@ -136,16 +140,23 @@ public struct SQLMessageRepository: MessageRepository {
         images.isEmpty ? nil : String(decoding: (try? JSONEncoder().encode(images)) ?? Data(), as: UTF8.self)
     }
 
-    public func insertUser(sessionId: Int, content: String, clientMessageId: String?, images: [StoredImage]) async throws -> (ChatMessageRecord, created: Bool) {
+    public func insertUser(sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage]) async throws -> (
+        ChatMessageRecord, created: Bool
+    )? {
         let now = Timestamp.now()
-        // Single statements, no explicit transaction: the unique (sessionId, clientMessageId) index makes a repeated
-        // id insert nothing, and the existing message is then read back.
+        // Single statements, no explicit transaction: the insert carries its own ownership and usability check, the
+        // unique (sessionId, clientMessageId) index makes a repeated id insert nothing, and the existing message is
+        // then read back.
         return try await self.database.writeStatements { sql in
             let inserted = try await sql.raw(
                 """
                 INSERT INTO "messages" ("sessionId", "role", "content", "clientMessageId", "createdAt", "imagesJson")
-                VALUES (\(bind: sessionId), 'user', \(bind: content), \(bind: clientMessageId), \(bind: now.milliseconds),
-                    \(bind: Self.encodeImages(images)))
+                SELECT \(bind: sessionId), 'user', \(bind: content), \(bind: clientMessageId), \(bind: now.milliseconds),
+                    \(bind: Self.encodeImages(images))
+                WHERE EXISTS (
+                    SELECT 1 FROM "chat_sessions" s JOIN "connections" c ON c."id" = s."connectionId"
+                    WHERE s."id" = \(bind: sessionId) AND s."userId" = \(bind: userId) AND s."modelRawId" IS NOT NULL AND s."modelRawId" <> ''
+                        AND c."enable" <> 0 AND (c."ownerUserId" IS NULL OR c."ownerUserId" = \(bind: userId)))
                 ON CONFLICT ("sessionId", "clientMessageId") DO NOTHING
                 RETURNING "id"
                 """
@@ -157,14 +168,14 @@ public struct SQLMessageRepository: MessageRepository {
                 )
                 return (message, true)
             }
-            guard
+            guard clientMessageId != nil,
                 let existing = try await sql.raw(
                     """
-                    SELECT \(unsafeRaw: Self.columns) FROM "messages" m
-                    WHERE m."sessionId" = \(bind: sessionId) AND m."clientMessageId" = \(bind: clientMessageId)
+                    SELECT \(unsafeRaw: Self.columns) FROM "messages" m JOIN "chat_sessions" s ON s."id" = m."sessionId"
+                    WHERE m."sessionId" = \(bind: sessionId) AND s."userId" = \(bind: userId) AND m."clientMessageId" = \(bind: clientMessageId)
                     """
                 ).first()
-            else { throw DatabaseError("insert into messages returned no id") }
+            else { return nil }
             return (try Self.decode(existing), false)
         }
     }
