@@ -172,6 +172,18 @@ struct API: Sendable {
         return id
     }
 
+    /// How many sessions the user has (from the list's pagination).
+    func sessionCount(token: String) async throws -> Int {
+        var request = HTTPClientRequest(url: self.base + "/api/sessions?limit=1")
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        let response = try await self.send(request, timeout: .seconds(30))
+        let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
+        guard let json = try JSONSerialization.jsonObject(with: data) as? [String: Any], let body = json["data"] as? [String: Any],
+            let pagination = body["pagination"] as? [String: Any], let total = pagination["total"] as? Int
+        else { throw BenchError("no session count: \(String(decoding: data, as: UTF8.self))") }
+        return total
+    }
+
     func createSession(token: String, connectionId: Int) async throws -> Int {
         let json = try await self.post("/api/sessions", #"{"connectionId":\#(connectionId),"rawId":"m"}"#, token: token)
         guard let data = json["data"] as? [String: Any], let id = data["id"] as? Int else { throw BenchError("no session id") }
