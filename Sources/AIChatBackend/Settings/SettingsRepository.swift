@@ -79,14 +79,13 @@ public struct SQLSettingsRepository: SettingsRepository {
 }
 
 /// Cached view of the effective system settings; writes through this service refresh it at once, and a short
-/// lifetime picks up changes made by other replicas.
-public actor SystemSettingsService {
+/// lifetime picks up changes made by other replicas. A cached read does not suspend.
+public final class SystemSettingsService: Sendable {
     let repository: any SettingsRepository
     let env: EnvironmentValues
     let appMode: AppMode
     let defaultContextTokenLimit: Int
-    private var cached: (settings: SystemSettings, loadedAt: ContinuousClock.Instant)?
-    private let lifetime: Duration = .seconds(5)
+    private let cache = ShortLivedCache<Int, SystemSettings>(lifetime: .seconds(5), capacity: 1)
 
     public init(repository: any SettingsRepository, configuration: BackendConfiguration) {
         self.repository = repository
@@ -96,18 +95,17 @@ public actor SystemSettingsService {
     }
 
     public func current() async throws -> SystemSettings {
-        if let cached, cached.loadedAt.duration(to: .now) < self.lifetime {
-            return cached.settings
+        let settings = try await self.cache.value(for: 0) {
+            SystemSettings(
+                stored: try await self.repository.systemRows(), env: self.env, appMode: self.appMode, defaultContextTokenLimit: self.defaultContextTokenLimit
+            )
         }
-        let rows = try await self.repository.systemRows()
-        let settings = SystemSettings(stored: rows, env: self.env, appMode: self.appMode, defaultContextTokenLimit: self.defaultContextTokenLimit)
-        self.cached = (settings, .now)
+        guard let settings else { throw DatabaseError("the system settings could not be read") }
         return settings
     }
 
     public func update(_ changes: [String: String?]) async throws -> SystemSettings {
-        try await self.repository.updateSystem(changes)
-        self.cached = nil
+        try await self.cache.changing(0) { try await self.repository.updateSystem(changes) }
         return try await self.current()
     }
 }
