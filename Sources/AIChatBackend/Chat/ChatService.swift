@@ -142,80 +142,109 @@ final class ChatService: Sendable {
         return opening
     }
 
+    /// ``Opening`` on the heap. A job's task keeps the memory of its largest frames for as long as the answer runs,
+    /// so the job's frames hold a reference to what the opening found, not the whole value.
+    final class OpeningRef: Sendable {
+        let value: Opening
+
+        init(_ value: Opening) {
+            self.value = value
+        }
+    }
+
     private func run(_ plan: GenerationPlan, job: GenerationJob) async {
+        let opening = (try? await runInChildTask { OpeningRef(await self.open(plan, job: job)) }) ?? OpeningRef(Opening(failure: CancellationError()))
         var accumulator = AnswerAccumulator()
         var splitter = ReasoningSplitter.passThrough
-        let opening = (try? await runInChildTask { await self.open(plan, job: job) }) ?? Opening(failure: CancellationError())
-        let settings = opening.settings
-        let promptTokens = opening.promptTokens
-        let limit = opening.limit
-        var outbox = Outbox(chunkSize: settings?.int(.streamDeltaChunkSize) ?? 1)
+        var outbox = Outbox(chunkSize: opening.value.settings?.int(.streamDeltaChunkSize) ?? 1)
         do {
-            if let failure = opening.failure { throw failure }
-            guard let response = opening.response, let current = settings else { throw CancellationError() }
+            try await self.relay(plan, job: job, opening: opening, accumulator: &accumulator, splitter: &splitter, outbox: &outbox)
+        } catch {
+            await self.finish(after: error, plan: plan, job: job, opening: opening, accumulator: &accumulator, splitter: &splitter, outbox: &outbox)
+        }
+        self.registry.remove(job)
+    }
+
+    /// Streams the provider's answer to the job's watchers, then saves it.
+    private func relay(
+        _ plan: GenerationPlan, job: GenerationJob, opening: OpeningRef, accumulator: inout AnswerAccumulator, splitter: inout ReasoningSplitter,
+        outbox: inout Outbox
+    ) async throws {
+        if let failure = opening.value.failure { throw failure }
+        guard let response = opening.value.response, let current = opening.value.settings else { throw CancellationError() }
+        job.touch()
+        var decoder = ProviderStreamDecoders.make(for: plan.connection.kind ?? .openai)
+        splitter = ReasoningSplitter(settings: current)
+        for try await chunk in response.body {
             job.touch()
-            var decoder = ProviderStreamDecoders.make(for: plan.connection.kind ?? .openai)
+            let events = try decoder.decode(chunk)
+            self.handle(events, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
+            job.emit(batch: outbox.take())
+        }
+        let tail = try decoder.finish()
+        self.handle(tail, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
+        self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
+        job.emit(batch: outbox.take())
+        await self.persistAndClose(
+            plan, job: job, answer: accumulator, status: nil, settings: current, promptTokens: opening.value.promptTokens, limit: opening.value.limit
+        )
+        self.titleByModel(plan, answer: accumulator, settings: current, opening: opening.value)
+    }
+
+    /// After a failure: one request without streaming when that may help, otherwise the partial answer saved as
+    /// stopped or failed, with the reason sent to the watchers. Kept out of line: it runs only when something failed.
+    @inline(never)
+    private func finish(
+        after error: any Error, plan: GenerationPlan, job: GenerationJob, opening: OpeningRef, accumulator: inout AnswerAccumulator,
+        splitter: inout ReasoningSplitter, outbox: inout Outbox
+    ) async {
+        let settings = opening.value.settings
+        let promptTokens = opening.value.promptTokens
+        let limit = opening.value.limit
+        self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
+        job.emit(batch: outbox.take())
+        if Self.mayRetryWithoutStreaming(after: error, job: job, answer: accumulator), let current = settings,
+            let completion = await self.retryWithoutStreaming(plan, job: job, opening: opening.value)
+        {
+            var events: [ProviderStreamEvent] = []
+            if !completion.reasoning.isEmpty { events.append(.reasoning(completion.reasoning)) }
+            events.append(.content(completion.text))
+            if let reason = completion.finishReason { events.append(.finish(reason: reason)) }
+            if let usage = completion.usage { events.append(.usage(usage)) }
             splitter = ReasoningSplitter(settings: current)
-            for try await chunk in response.body {
-                job.touch()
-                let events = try decoder.decode(chunk)
-                self.handle(events, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
-                job.emit(batch: outbox.take())
-            }
-            let tail = try decoder.finish()
-            self.handle(tail, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
+            self.handle(events, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
             self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
             job.emit(batch: outbox.take())
             await self.persistAndClose(plan, job: job, answer: accumulator, status: nil, settings: current, promptTokens: promptTokens, limit: limit)
-            self.titleByModel(plan, answer: accumulator, settings: current, opening: opening)
-        } catch {
-            self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
-            job.emit(batch: outbox.take())
-            if Self.mayRetryWithoutStreaming(after: error, job: job, answer: accumulator), let current = settings,
-                let completion = await self.retryWithoutStreaming(plan, job: job, opening: opening)
-            {
-                var events: [ProviderStreamEvent] = []
-                if !completion.reasoning.isEmpty { events.append(.reasoning(completion.reasoning)) }
-                events.append(.content(completion.text))
-                if let reason = completion.finishReason { events.append(.finish(reason: reason)) }
-                if let usage = completion.usage { events.append(.usage(usage)) }
-                splitter = ReasoningSplitter(settings: current)
-                self.handle(events, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
-                self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
-                job.emit(batch: outbox.take())
-                await self.persistAndClose(plan, job: job, answer: accumulator, status: nil, settings: current, promptTokens: promptTokens, limit: limit)
-                self.registry.remove(job)
-                return
-            }
-            let reason: String
-            var status: MessageStatus = .error
-            if job.stopRequested {
-                reason = "cancelled"
-                status = .stopped
-            } else if let interruption = job.interruption {
-                reason = interruption == .idle ? "The AI provider stopped sending data" : "The answer took longer than the time limit"
-            } else if let failure = error as? ProviderFailure {
-                reason = failure.publicMessage
-            } else if let failure = error as? ProviderError {
-                reason = failure.publicMessage
-            } else if let apiError = error as? APIError {
-                reason = apiError.message
-            } else if error is CancellationError {
-                reason = "cancelled"
-                status = .stopped
-            } else {
-                self.logger.error("generation in session \(plan.session.id) failed: \(String(reflecting: error))")
-                reason = "The answer could not be generated"
-            }
-            if status == .stopped {
-                job.emit(SSEFrame.stop(reason: "cancelled"), as: .other)
-            }
-            await self.persistAndClose(
-                plan, job: job, answer: accumulator, status: status, settings: settings, promptTokens: promptTokens, limit: limit,
-                errorMessage: status == .error ? reason : nil
-            )
+            return
         }
-        self.registry.remove(job)
+        let reason: String
+        var status: MessageStatus = .error
+        if job.stopRequested {
+            reason = "cancelled"
+            status = .stopped
+        } else if let interruption = job.interruption {
+            reason = interruption == .idle ? "The AI provider stopped sending data" : "The answer took longer than the time limit"
+        } else if let failure = error as? ProviderFailure {
+            reason = failure.publicMessage
+        } else if let failure = error as? ProviderError {
+            reason = failure.publicMessage
+        } else if let apiError = error as? APIError {
+            reason = apiError.message
+        } else if error is CancellationError {
+            reason = "cancelled"
+            status = .stopped
+        } else {
+            self.logger.error("generation in session \(plan.session.id) failed: \(String(reflecting: error))")
+            reason = "The answer could not be generated"
+        }
+        if status == .stopped {
+            job.emit(SSEFrame.stop(reason: "cancelled"), as: .other)
+        }
+        await self.persistAndClose(
+            plan, job: job, answer: accumulator, status: status, settings: settings, promptTokens: promptTokens, limit: limit,
+            errorMessage: status == .error ? reason : nil
+        )
     }
 
     /// Whether a failed streamed answer is asked for once more without streaming (for servers that cannot stream,
