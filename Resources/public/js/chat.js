@@ -539,6 +539,8 @@ async function stream(path, body, { attach = false, replace = null, resend = nul
   refreshUsage();
   emit('usage-changed');
   refreshTitle(session.id);
+  // After a conversation's first answer the server may ask the model for a title (title_by_model): look again.
+  if (!turn.error && listEl.querySelectorAll('.msg-user').length === 1) setTimeout(() => refreshTitle(session.id), 4000);
 }
 
 async function refreshTitle(id) {
