@@ -7,6 +7,7 @@ import Logging
 @main
 struct BackendMain {
     static func main() async {
+        MemoryTuning.apply(environment: ProcessInfo.processInfo.environment)
         let env = EnvironmentValues.load()
         let configuration: BackendConfiguration
         do {

@@ -3,6 +3,7 @@ import AIChatFrontend
 import Foundation
 import Logging
 
+MemoryTuning.apply(environment: ProcessInfo.processInfo.environment)
 let env = EnvironmentValues.load()
 let configuration: FrontendConfiguration
 do {
