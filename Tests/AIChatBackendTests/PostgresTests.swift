@@ -90,6 +90,35 @@ struct PostgresTests {
         }
     }
 
+    /// A conversation end to end on PostgreSQL: streamed answers, a regenerated version, per-answer usage in the
+    /// message list, and the history sent to the model in conversation order.
+    @Test func chatRunsEndToEnd() async throws {
+        let url = try await Self.freshDatabaseURL()
+        try await FakeProvider.run { fake in
+            try await withBackend(["DATABASE_URL": url]) { backend, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                for (question, answer) in [("q1", "a1"), ("q2", "a2")] {
+                    fake.enqueue(.chunks(FakeStreams.openAI([answer]), contentType: "text/event-stream"))
+                    let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": question], token: chat.token)
+                    #expect(sse.content == answer)
+                }
+                let page = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token)
+                let stored = try #require(page.data?["messages"]?.array)
+                #expect(stored.compactMap { $0["content"]?.string } == ["q1", "a1", "q2", "a2"])
+                #expect(stored[1]["usage"]?["total_tokens"]?.int != nil)
+                let firstAnswer = try #require(stored[1]["id"]?.int)
+                fake.enqueue(.chunks(FakeStreams.openAI(["a1 again"]), contentType: "text/event-stream"))
+                _ = try await client.stream("/api/chat/regenerate", json: ["sessionId": chat.sessionId, "messageId": firstAnswer], token: chat.token)
+                fake.enqueue(.chunks(FakeStreams.openAI(["a3"]), contentType: "text/event-stream"))
+                _ = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q3"], token: chat.token)
+                let sent = fake.chatRequests.last?.json?["messages"]?.array?.compactMap { $0["content"]?.string }
+                #expect(sent == ["q1", "a1 again", "q2", "a2", "q3"])
+                let found = try #require(try await backend.sessions.findWithConnection(id: chat.sessionId, userId: 1))
+                #expect(found.connection?.id == chat.connectionId)
+            }
+        }
+    }
+
     @Test func concurrentFirstRegistrationsMakeExactlyOneAdmin() async throws {
         let url = try await Self.freshDatabaseURL()
         try await withBackend(["DATABASE_URL": url, "APP_MODE": "single"]) { backend, client in
