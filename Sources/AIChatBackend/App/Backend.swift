@@ -66,7 +66,7 @@ public final class Backend: Sendable {
             ttlSeconds: configuration.modelsTTLSeconds, logger: logger
         )
         self.chat = ChatService(
-            sessions: self.sessions, messages: self.messages, connections: self.connections, gateway: self.gateway, settings: self.settings,
+            sessions: self.sessions, messages: self.messages, gateway: self.gateway, settings: self.settings,
             contextLimits: ContextLimits(settings: self.settings, repository: self.settingsRepository), registry: self.registry, logger: logger
         )
     }

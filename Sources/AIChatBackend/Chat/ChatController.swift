@@ -69,7 +69,7 @@ struct ChatController {
             if let id = body.clientMessageId, job.clientMessageId == id {
                 return Prepared(plan: self.plan(body, user: user, session: session, connection: connection, message: nil), replay: nil, running: job)
             }
-            throw APIError.conflict("An answer is still being generated in this session; stop it first")
+            throw Self.busy
         }
         let stored = storeNow ? try await early : try await self.store(body, user: user)
         guard let (message, created) = stored else {
@@ -192,7 +192,7 @@ struct ChatController {
         let body = try await request.jsonObject(limit: self.bodyLimit)
         let sessionId = try body.integer("sessionId", in: 1...Int.max)
         let messageId = try body.integer("messageId", in: 1...Int.max)
-        guard let session = try await self.sessions.find(id: sessionId, userId: user.id) else { throw APIError.notFound("Chat session not found") }
+        let (session, connection) = try await self.sessionReadyToAnswer(sessionId, user: user)
         guard let message = try await self.messages.find(id: messageId, sessionId: session.id) else { throw APIError.notFound("Message not found") }
         let question: ChatMessageRecord
         if message.role == .user {
@@ -204,15 +204,7 @@ struct ChatController {
         } else {
             throw APIError.notFound("No corresponding user message found")
         }
-        let connection = try await self.service.usableConnection(for: session, user: user)
-        if self.service.registry.job(sessionId: session.id) != nil {
-            throw APIError.conflict("An answer is still being generated in this session; stop it first")
-        }
-        let plan = GenerationPlan(
-            user: user, session: session, connection: connection, userMessage: question,
-            reasoningEnabled: try body.optionalBool("reasoningEnabled"), reasoningEffort: try body.optionalChoice("reasoningEffort", as: ReasoningEffort.self),
-            ollamaThink: try body.optionalBool("ollamaThink"), saveReasoning: try body.optionalBool("saveReasoning")
-        )
+        let plan = try Self.plan(answering: question, user: user, session: session, connection: connection, options: body)
         return ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry)
     }
 
@@ -224,20 +216,36 @@ struct ChatController {
         let sessionId = try body.integer("sessionId", in: 1...Int.max)
         let messageId = try body.integer("messageId", in: 1...Int.max)
         let content = try body.string("content", minLength: 1, maxLength: ChatRequestBody.maxContentLength)
-        guard let session = try await self.sessions.find(id: sessionId, userId: user.id) else { throw APIError.notFound("Chat session not found") }
-        let connection = try await self.service.usableConnection(for: session, user: user)
-        if self.service.registry.job(sessionId: session.id) != nil {
-            throw APIError.conflict("An answer is still being generated in this session; stop it first")
-        }
+        let (session, connection) = try await self.sessionReadyToAnswer(sessionId, user: user)
         guard let message = try await self.messages.rewrite(userMessageId: messageId, sessionId: session.id, content: content) else {
             throw APIError.notFound("Message not found")
         }
-        let plan = GenerationPlan(
-            user: user, session: session, connection: connection, userMessage: message, reasoningEnabled: try body.optionalBool("reasoningEnabled"),
-            reasoningEffort: try body.optionalChoice("reasoningEffort", as: ReasoningEffort.self), ollamaThink: try body.optionalBool("ollamaThink"),
-            saveReasoning: try body.optionalBool("saveReasoning")
-        )
+        let plan = try Self.plan(answering: message, user: user, session: session, connection: connection, options: body)
         return ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry)
+    }
+
+    /// The caller's session and its connection when the session can start an answer now: 404 for a session that is
+    /// not the caller's, 400 when it cannot answer, 409 while an answer is running in it.
+    func sessionReadyToAnswer(_ sessionId: Int, user: User) async throws -> (ChatSession, Connection) {
+        guard let (session, connection) = try await self.sessions.findWithConnection(id: sessionId, userId: user.id) else {
+            throw APIError.notFound("Chat session not found")
+        }
+        let usable = try ChatService.usable(connection, session: session)
+        if self.service.registry.job(sessionId: session.id) != nil { throw Self.busy }
+        return (session, usable)
+    }
+
+    static let busy = APIError.conflict("An answer is still being generated in this session; stop it first")
+
+    /// A plan answering `question` again, with the request's optional reasoning fields.
+    static func plan(answering question: ChatMessageRecord, user: User, session: ChatSession, connection: Connection, options body: JSONObject) throws
+        -> GenerationPlan
+    {
+        GenerationPlan(
+            user: user, session: session, connection: connection, userMessage: question,
+            reasoningEnabled: try body.optionalBool("reasoningEnabled"), reasoningEffort: try body.optionalChoice("reasoningEffort", as: ReasoningEffort.self),
+            ollamaThink: try body.optionalBool("ollamaThink"), saveReasoning: try body.optionalBool("saveReasoning")
+        )
     }
 
     /// One prompt, no session: the provider's own answer body is returned as it came (status included).

@@ -26,7 +26,6 @@ struct GenerationPlan: Sendable {
 final class ChatService: Sendable {
     let sessions: any SessionRepository
     let messages: any MessageRepository
-    let connections: any ConnectionRepository
     let gateway: ProviderGateway
     let settings: SystemSettingsService
     let contextLimits: ContextLimits
@@ -37,22 +36,16 @@ final class ChatService: Sendable {
     let admission = AsyncSemaphore(permits: 32)
 
     init(
-        sessions: any SessionRepository, messages: any MessageRepository, connections: any ConnectionRepository, gateway: ProviderGateway,
+        sessions: any SessionRepository, messages: any MessageRepository, gateway: ProviderGateway,
         settings: SystemSettingsService, contextLimits: ContextLimits, registry: GenerationRegistry, logger: Logger
     ) {
         self.sessions = sessions
         self.messages = messages
-        self.connections = connections
         self.gateway = gateway
         self.settings = settings
         self.contextLimits = contextLimits
         self.registry = registry
         self.logger = logger
-    }
-
-    /// The session's connection when it is still usable by its owner.
-    func usableConnection(for session: ChatSession, user: User) async throws -> Connection {
-        try Self.usable(try await self.connections.find(forSession: session.id, userId: user.id), session: session)
     }
 
     static func usable(_ connection: Connection?, session: ChatSession) throws -> Connection {

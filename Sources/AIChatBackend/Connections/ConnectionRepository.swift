@@ -38,8 +38,6 @@ public struct NewConnection: Sendable {
 public protocol ConnectionRepository: Sendable {
     func list(_ scope: ConnectionScope, enabledOnly: Bool) async throws -> [Connection]
     func find(id: Int, in scope: ConnectionScope) async throws -> Connection?
-    /// The connection a session of `userId` is bound to, when that user may still use it.
-    func find(forSession sessionId: Int, userId: Int) async throws -> Connection?
     func create(_ connection: NewConnection) async throws -> Connection
     /// Replaces the stored row of `connection.id` within `scope`; false when no such connection is visible there.
     func save(_ connection: Connection, in scope: ConnectionScope) async throws -> Bool
@@ -104,19 +102,6 @@ public struct SQLConnectionRepository: ConnectionRepository {
         try await self.database.read { sql in
             try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM \"connections\" WHERE \"id\" = \(bind: id) AND \(scope.filter)")
                 .first().map(Self.decode)
-        }
-    }
-
-    public func find(forSession sessionId: Int, userId: Int) async throws -> Connection? {
-        try await self.database.read { sql in
-            let columns = Self.columns.split(separator: ",").map { "c." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: ", ")
-            return try await sql.raw(
-                """
-                SELECT \(unsafeRaw: columns) FROM "connections" c JOIN "chat_sessions" s ON s."connectionId" = c."id"
-                WHERE s."id" = \(bind: sessionId) AND s."userId" = \(bind: userId)
-                    AND (c."ownerUserId" IS NULL OR c."ownerUserId" = \(bind: userId))
-                """
-            ).first().map(Self.decode)
         }
     }
 
