@@ -67,43 +67,38 @@ final class BackendProcess: Sendable {
     let directory: String
 
     /// The frontend, proxying to the backend on `backendPort`, reading `Resources/` from `resources`.
-    init(frontend path: String, backendPort: Int, resources: String) throws {
-        self.port = Int.random(in: 40_000..<50_000)
-        self.directory = NSTemporaryDirectory() + "aichat-bench-frontend-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.currentDirectoryURL = URL(fileURLWithPath: self.directory)
-        var environment = ProcessInfo.processInfo.environment
-        environment["PORT"] = String(self.port)
-        environment["HOST"] = "127.0.0.1"
-        environment["BACKEND_HOST"] = "127.0.0.1"
-        environment["BACKEND_INTERNAL_PORT"] = String(backendPort)
-        environment["RESOURCES_DIR"] = resources
-        environment["LOG_LEVEL"] = "error"
-        environment["APP_ENV"] = "production"
-        process.environment = environment
-        try process.run()
-        self.process = process
+    convenience init(frontend path: String, backendPort: Int, resources: String) throws {
+        try self.init(
+            path: path, port: Int.random(in: 40_000..<50_000), folder: "aichat-bench-frontend-",
+            environment: ["BACKEND_HOST": "127.0.0.1", "BACKEND_INTERNAL_PORT": String(backendPort), "RESOURCES_DIR": resources]
+        )
     }
 
-    init(path: String) throws {
-        self.port = ProcessInfo.processInfo.environment["BENCH_BACKEND_PORT"].flatMap(Int.init) ?? Int.random(in: 20_000..<40_000)
-        self.directory = NSTemporaryDirectory() + "aichat-bench-" + UUID().uuidString
+    /// The backend on a fresh database; with `BENCH_BACKEND_PORT` set, the one already running there.
+    convenience init(path: String) throws {
+        let running = ProcessInfo.processInfo.environment["BENCH_BACKEND_PORT"].flatMap(Int.init)
+        try self.init(
+            path: path, port: running ?? Int.random(in: 20_000..<40_000), folder: "aichat-bench-",
+            environment: ["BCRYPT_COST": "4", "PERSONAL_CONNECTIONS_ALLOW_PRIVATE": "true"], databaseInFolder: true, launch: running == nil
+        )
+    }
+
+    private init(path: String, port: Int, folder: String, environment extra: [String: String], databaseInFolder: Bool = false, launch: Bool = true) throws {
+        self.port = port
+        self.directory = NSTemporaryDirectory() + folder + UUID().uuidString
         try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.currentDirectoryURL = URL(fileURLWithPath: self.directory)
         var environment = ProcessInfo.processInfo.environment
-        environment["PORT"] = String(self.port)
+        environment["PORT"] = String(port)
         environment["HOST"] = "127.0.0.1"
-        environment["DATABASE_URL"] = "file:\(self.directory)/app.db"
         environment["LOG_LEVEL"] = "error"
         environment["APP_ENV"] = "production"
-        environment["BCRYPT_COST"] = "4"
-        environment["PERSONAL_CONNECTIONS_ALLOW_PRIVATE"] = "true"
+        if databaseInFolder { environment["DATABASE_URL"] = "file:\(self.directory)/app.db" }
+        environment.merge(extra) { $1 }
         process.environment = environment
-        if ProcessInfo.processInfo.environment["BENCH_BACKEND_PORT"] == nil { try process.run() }
+        if launch { try process.run() }
         self.process = process
     }
 

@@ -27,8 +27,8 @@ async function errorOf(response) {
   return new ApiError(response.status, backendError(message || `${response.status} ${response.statusText}`));
 }
 
-function init(method, body, signal) {
-  const options = { method, credentials: 'same-origin', headers: { Accept: 'application/json' }, signal };
+function init(method, body, signal, accept = 'application/json') {
+  const options = { method, credentials: 'same-origin', headers: { Accept: accept }, signal };
   if (body !== undefined) {
     options.headers['Content-Type'] = 'application/json';
     options.body = JSON.stringify(body);
@@ -36,11 +36,11 @@ function init(method, body, signal) {
   return options;
 }
 
-/** Calls `/api<path>` and returns the envelope's `data` (or the whole body when it has none). */
-export async function api(path, { method = 'GET', body, signal } = {}) {
+/** Sends the request; a network failure becomes an ApiError, a 401 goes to the login page. */
+async function send(path, options) {
   let response;
   try {
-    response = await fetch('/api' + path, init(method, body, signal));
+    response = await fetch('/api' + path, options);
   } catch (error) {
     if (error.name === 'AbortError') throw error;
     throw new ApiError(0, t('errors.network'));
@@ -49,6 +49,12 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
     toLogin();
     throw new ApiError(401, t('errors.sessionExpired'));
   }
+  return response;
+}
+
+/** Calls `/api<path>` and returns the envelope's `data` (or the whole body when it has none). */
+export async function api(path, { method = 'GET', body, signal } = {}) {
+  const response = await send(path, init(method, body, signal));
   if (!response.ok) throw await errorOf(response);
   if (response.status === 204) return null;
   const json = await response.json().catch(() => null);
@@ -58,17 +64,7 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
 
 /** Starts a streaming request; returns the response (null for 204) or throws the JSON error. */
 export async function openStream(path, { method = 'POST', body, signal } = {}) {
-  let response;
-  try {
-    response = await fetch('/api' + path, { ...init(method, body, signal), headers: { ...init(method, body).headers, Accept: 'text/event-stream' } });
-  } catch (error) {
-    if (error.name === 'AbortError') throw error;
-    throw new ApiError(0, t('errors.network'));
-  }
-  if (response.status === 401) {
-    toLogin();
-    throw new ApiError(401, t('errors.sessionExpired'));
-  }
+  const response = await send(path, init(method, body, signal, 'text/event-stream'));
   if (response.status === 204) return null;
   if (!response.ok) throw await errorOf(response);
   return response;
