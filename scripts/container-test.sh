@@ -379,6 +379,16 @@ compose up -d --no-deps frontend
 wait_healthy "$FRONTEND" "$WORK/frontend.ready"
 record_healthy "frontend"
 
+step "health checks of the original's compose file"
+# Backend: node -e with an HTTP GET that expects 200; frontend: curl -f.
+node_check="require('http').get('http://localhost:8001/api/settings/health', (res) => process.exit(res.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))"
+podman exec "$BACKEND" node -e "$node_check" || fail "the original's backend health check (node -e) failed"
+if podman exec "$BACKEND" node -e "${node_check/settings\/health/no-such-path}"; then
+  fail "the node -e health check passed for a path that answers 404"
+fi
+podman exec "$FRONTEND" curl -f -s -o /dev/null http://localhost:3000/api/health || fail "the original's frontend health check (curl -f) failed"
+pass "node -e (backend) and curl -f (frontend) health checks of the original answer as there"
+
 step "chat through the frontend (fake provider on the host)"
 gateway=$(podman network inspect -f '{{range .Subnets}}{{.Gateway}} {{end}}' "$NETWORK" | awk '{print $1}')
 [ -n "$gateway" ] || fail "no gateway address on network $NETWORK"
