@@ -95,11 +95,15 @@ struct Bench {
             var sessions: [Int] = []
             for _ in 0..<streams { sessions.append(try await api.createSession(token: token, connectionId: connection)) }
             let idleRSS = backend.residentMegabytes()
+            let idleParts = backend.residentParts()
             let peak = Mutex(0.0)
+            let peakAnonymous = Mutex(0.0)
             let sampler = Task {
                 while !Task.isCancelled {
                     let rss = backend.residentMegabytes()
                     peak.withLock { $0 = max($0, rss) }
+                    let anonymous = backend.residentParts().anonymous
+                    peakAnonymous.withLock { $0 = max($0, anonymous) }
                     if ProcessInfo.processInfo.environment["BENCH_TRACE"] != nil { print("rss \(rss)") }
                     try? await Task.sleep(for: .milliseconds(100))
                 }
@@ -123,6 +127,8 @@ struct Bench {
             let elapsed = slowStart.duration(to: .now)
             print(String(format: "concurrent slow streams: %d streams, %d complete, %d failed in %.1f s; backend RSS idle %.1f MB, peak %.1f MB (target < 100 MB, no failure)",
                          streams, outcomes.0, outcomes.1, Double(elapsed.components.seconds), idleRSS, peak.withLock { $0 }))
+            print(String(format: "  backend resident memory: idle %.1f MB anonymous + %.1f MB file pages (code and read-only data); peak anonymous %.1f MB",
+                         idleParts.anonymous, idleParts.file, peakAnonymous.withLock { $0 }))
             if let frontendPath {
                 try await Self.measureFrontend(
                     path: frontendPath, backend: backend, api: api, client: client, token: token, connection: connection, fake: fake, samples: samples,
@@ -146,7 +152,9 @@ extension Bench {
         try await frontend.waitUntilHealthy(client: client, path: "/api/health")
         let proxy = API(client: client, base: "http://127.0.0.1:\(frontend.port)")
         print("")
-        print(String(format: "frontend idle RSS: %.1f MB (target < 20 MB)", frontend.residentMegabytes()))
+        let parts = frontend.residentParts()
+        print(String(format: "frontend idle RSS: %.1f MB (target < 20 MB): %.1f MB anonymous + %.1f MB file pages (code and read-only data)",
+                     frontend.residentMegabytes(), parts.anonymous, parts.file))
 
         fake.mode.withLock { $0 = .fast(events: 5) }
         var direct: [Double] = []

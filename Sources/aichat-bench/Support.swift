@@ -116,8 +116,18 @@ final class BackendProcess: Sendable {
 
     /// Resident set size of the backend process.
     func residentMegabytes() -> Double {
+        self.statusMegabytes("VmRSS:")
+    }
+
+    /// The resident set split into anonymous memory (heap, stacks, written data) and file pages (the executable's
+    /// and the libraries' code and read-only data, which the page cache shares and can drop).
+    func residentParts() -> (anonymous: Double, file: Double) {
+        (self.statusMegabytes("RssAnon:"), self.statusMegabytes("RssFile:"))
+    }
+
+    private func statusMegabytes(_ field: String) -> Double {
         guard let text = try? String(contentsOfFile: "/proc/\(self.process.processIdentifier)/status", encoding: .utf8),
-            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
             let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
         else { return 0 }
         return kilobytes / 1024
