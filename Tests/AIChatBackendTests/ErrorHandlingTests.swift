@@ -84,6 +84,32 @@ import Testing
         }
     }
 
+    /// Whole numbers that do not fit in Int (2^63 is what Double(Int.max) rounds to) are refused like any other
+    /// out-of-range value; converting them would stop the process.
+    @Test func integersBeyondIntAre400() async throws {
+        try await withBackend { _, client in
+            let admin = try await client.register("admin")
+            let huge = ["9223372036854775808", "-9223372036854775809", "1e300", "18446744073709551616"]
+            for number in huge {
+                let requests: [(HTTPRequest.Method, String, String)] = [
+                    (.post, "/api/chat/stream", #"{"sessionId":\#(number),"content":"hi"}"#),
+                    (.post, "/api/chat/regenerate", #"{"sessionId":1,"messageId":\#(number)}"#),
+                    (.put, "/api/catalog/models/tags", #"{"connectionId":\#(number),"rawId":"m","tags":[]}"#),
+                    (.delete, "/api/catalog/models/tags", #"{"items":[{"connectionId":\#(number),"rawId":"m"}]}"#),
+                    (.post, "/api/catalog/models/overrides", #"{"overrides":[{"connectionId":\#(number),"rawId":"m","tags":[]}]}"#),
+                    (.put, "/api/settings/system", #"{"max_context_tokens":\#(number)}"#),
+                    (.post, "/api/sessions", #"{"connectionId":\#(number),"modelId":"m"}"#),
+                ]
+                for (method, uri, body) in requests {
+                    let reply = try await client.call(method, uri, raw: body, token: admin)
+                    #expect((400..<500).contains(reply.status.code), "\(method) \(uri) \(body) → \(reply.status.code) \(reply.json)")
+                    #expect(reply.json["success"]?.bool == false)
+                }
+            }
+            #expect(try await client.call(.get, "/api/settings/health").status == .ok)
+        }
+    }
+
     @Test func errorsNeverCarryInternals() async throws {
         try await withBackend { backend, client in
             let admin = try await client.register("admin")

@@ -41,7 +41,7 @@ struct CatalogController {
     func override(from body: JSONObject, userId: Int) async throws -> ModelOverride {
         let connectionId: Int
         switch body.raw("connectionId") {
-            case .number(let value)? where value.rounded() == value && value >= 1: connectionId = Int(value)
+            case .number(let value)? where Int(exactly: value).map({ $0 >= 1 }) == true: connectionId = Int(exactly: value)!
             case .string(let text)? where Int(text).map({ $0 >= 1 }) == true: connectionId = Int(text)!
             default: throw APIError.badRequest("connectionId/rawId required")
         }
@@ -92,10 +92,10 @@ struct CatalogController {
             guard case .array(let rawItems)? = body.raw("items"), !rawItems.isEmpty else { throw APIError.badRequest("items required") }
             var items: [(connectionId: Int, rawId: String)] = []
             for raw in rawItems {
-                guard case .object(let fields) = raw, case .number(let id)? = fields["connectionId"], case .string(let rawId)? = fields["rawId"],
-                    id.rounded() == id, id >= 1
+                guard case .object(let fields) = raw, case .number(let number)? = fields["connectionId"], case .string(let rawId)? = fields["rawId"],
+                    let id = Int(exactly: number), id >= 1
                 else { throw APIError.invalidField("items", "entries need a numeric connectionId and a string rawId") }
-                items.append((Int(id), rawId))
+                items.append((id, rawId))
             }
             deleted = try await self.repository.deleteOverrides(items: items, connectionIds: visible)
         }

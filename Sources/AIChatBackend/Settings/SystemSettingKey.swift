@@ -132,10 +132,10 @@ public enum SystemSettingKey: String, CaseIterable, Sendable {
             case (_, .null): return nil
             case (.bool, .bool(let flag)): return flag ? "true" : "false"
             case (.integer(let range, _), .number(let number)):
-                guard number.rounded() == number, number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
+                guard let integer = Int(exactly: number), range.contains(integer) else {
                     throw APIError.invalidField(self.rawValue, "must be an integer from \(range.lowerBound) to \(range.upperBound)")
                 }
-                return String(Int(number))
+                return String(integer)
             case (.text(let maxLength, _), .string(let text)):
                 let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
                 guard trimmed.count <= maxLength else { throw APIError.invalidField(self.rawValue, "must be at most \(maxLength) characters") }

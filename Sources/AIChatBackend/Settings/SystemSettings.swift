@@ -28,7 +28,7 @@ public struct SystemSettings: Sendable {
     }
 
     public func int(_ key: SystemSettingKey) -> Int {
-        if case .number(let value) = self.values[key] { return Int(value) }
+        if case .number(let value) = self.values[key] { return Int(exactly: value) ?? 0 }
         return 0
     }
 

@@ -83,10 +83,11 @@ public struct JSONObject: Sendable {
                 guard number.rounded() == number, number.isFinite else {
                     throw APIError.invalidField(key, "must be an integer")
                 }
-                guard number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
+                // Int(exactly:) refuses what does not fit in Int: Double(Int.max) is 2^63, one past Int.max.
+                guard let value = Int(exactly: number), range.contains(value) else {
                     throw APIError.invalidField(key, Self.rangeText(range))
                 }
-                return .value(Int(number))
+                return .value(value)
             case .some(let other):
                 throw APIError.invalidField(key, "must be a number, not \(other.typeName)")
         }
