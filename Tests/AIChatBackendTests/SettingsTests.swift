@@ -135,6 +135,7 @@ import Testing
             #expect(health.status == .ok)
             #expect(health.data?["status"]?.string == "healthy")
             #expect(health.data?["database"]?.string == "connected")
+            #expect(try await client.call(.head, "/api/settings/health").status == .ok)
             let info = try await client.call(.get, "/api/settings/app-info")
             #expect(info.data?["mode"]?.string == "multi")
             #expect(info.data?["features"]?["registration"]?.bool == true)
@@ -146,6 +147,7 @@ import Testing
             #expect(down.status == .serviceUnavailable)
             #expect(down.data?["status"]?.string == "unhealthy")
             #expect(down.error == "Service is unhealthy")
+            #expect(try await client.call(.head, "/api/settings/health").status == .serviceUnavailable)
         }
     }
 }

@@ -139,6 +139,30 @@ let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
         }
     }
 
+    /// Bodies no browser sends (broken escapes, repeated names, no form at all) get the form back, never a 500.
+    @Test func oddFormBodiesGetTheFormBack() async throws {
+        try await FakeBackend.withPages { client in
+            for body in ["%zz=%zz", "username=%zz&password=secret123", "", "&&&=", "\u{FF}\u{FE}"] {
+                try await client.execute(uri: "/auth/login", method: .post, headers: formType, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .badRequest, "\(body)")
+                    #expect(String(buffer: response.body).contains("请输入用户名和密码"), "\(body)")
+                }
+                try await client.execute(uri: "/auth/register", method: .post, headers: formType, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .badRequest, "\(body)")
+                }
+            }
+            // A repeated name keeps its first value; unknown repeated names are ignored.
+            let repeated = "username=alice&username=mallory&password=secret123&password=x&x=1&x=2&next=%2Fmain%2F3&next=%2Fmain%2F4"
+            try await client.execute(uri: "/auth/login", method: .post, headers: formType, body: ByteBuffer(string: repeated)) { response in
+                #expect(response.status == .seeOther)
+                #expect(response.headers[.location] == "/main/3")
+            }
+            try await client.execute(uri: "/auth/login", method: .post, headers: formType, body: ByteBuffer(string: "username=alice+&password=secret123")) { response in
+                #expect(response.status == .seeOther, "a + is a space, trimmed from the name")
+            }
+        }
+    }
+
     @Test func wrongPasswordShowsTheTranslatedError() async throws {
         try await FakeBackend.withPages { client in
             try await client.execute(uri: "/auth/login", method: .post, headers: formType, body: ByteBuffer(string: "username=alice&password=wrong")) { response in

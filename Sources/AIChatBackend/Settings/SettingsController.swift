@@ -14,6 +14,10 @@ struct SettingsController {
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("health", use: self.health)
+        // Uptime monitors often probe with HEAD: the same check, the status without the body.
+        group.head("health") { request, context in
+            Response(status: try await self.health(request, context: context).status)
+        }
         group.get("app-info", use: self.appInfo)
         group.get("public", use: self.publicSettings)
         let signedIn = group.group().add(middleware: RequireUserMiddleware(authenticator: self.authenticator))

@@ -11,16 +11,24 @@ struct AuthPagesController: Sendable {
     let backend: BackendClient
     let cookie: SessionCookie
 
-    struct LoginForm: Decodable {
+    struct LoginForm {
         var username: String?
         var password: String?
         var next: String?
+
+        init(_ fields: [String: String]) {
+            (self.username, self.password, self.next) = (fields["username"], fields["password"], fields["next"])
+        }
     }
 
-    struct RegisterForm: Decodable {
+    struct RegisterForm {
         var username: String?
         var password: String?
         var confirmPassword: String?
+
+        init(_ fields: [String: String]) {
+            (self.username, self.password, self.confirmPassword) = (fields["username"], fields["password"], fields["confirmPassword"])
+        }
     }
 
     func addRoutes(to router: Router<FrontendRequestContext>) {
@@ -79,10 +87,26 @@ struct AuthPagesController: Sendable {
         return await self.loginPage(request, context: context, error: nil, username: "", next: next, status: .ok)
     }
 
-    static func decodeForm<Form: Decodable>(_ type: Form.Type, from request: Request) async throws -> Form {
+    /// The fields of an `application/x-www-form-urlencoded` body. What a browser never sends is tolerated rather
+    /// than refused with an error page: a repeated name keeps its first value, a pair whose escapes do not decode
+    /// is left out (the form then lacks that field and says so).
+    static func formFields(from request: Request) async throws -> [String: String] {
         var request = request
         let body = try await request.collectBody(upTo: 64 * 1024)
-        return try URLEncodedFormDecoder().decode(Form.self, from: String(buffer: body))
+        var fields: [String: String] = [:]
+        for pair in String(buffer: body).split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = Self.formDecode(parts[0]), !name.isEmpty, fields[name] == nil,
+                let value = parts.count > 1 ? Self.formDecode(parts[1]) : ""
+            else { continue }
+            fields[name] = value
+        }
+        return fields
+    }
+
+    /// `+` is a space, then percent escapes; nil when an escape is malformed or not UTF-8.
+    static func formDecode(_ text: Substring) -> String? {
+        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 
     /// The backend's error text in the page's language when the strings know it.
@@ -94,7 +118,7 @@ struct AuthPagesController: Sendable {
     }
 
     @Sendable func login(_ request: Request, context: FrontendRequestContext) async throws -> Response {
-        let form = try await Self.decodeForm(LoginForm.self, from: request)
+        let form = LoginForm(try await Self.formFields(from: request))
         let username = (form.username ?? "").trimmingCharacters(in: .whitespaces)
         let next = Self.safeNext(form.next)
         let language = self.environment.language(for: request)
@@ -149,7 +173,7 @@ struct AuthPagesController: Sendable {
     }
 
     @Sendable func register(_ request: Request, context: FrontendRequestContext) async throws -> Response {
-        let form = try await Self.decodeForm(RegisterForm.self, from: request)
+        let form = RegisterForm(try await Self.formFields(from: request))
         let username = (form.username ?? "").trimmingCharacters(in: .whitespaces)
         let password = form.password ?? ""
         let language = self.environment.language(for: request)
