@@ -140,10 +140,10 @@ struct AnthropicChunk: Decodable, Sendable {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: Keys.self)
-            self.inputTokens = container.lenientValue(Int.self, forKey: .inputTokens)
-            self.outputTokens = container.lenientValue(Int.self, forKey: .outputTokens)
-            self.cacheCreationInputTokens = container.lenientValue(Int.self, forKey: .cacheCreationInputTokens)
-            self.cacheReadInputTokens = container.lenientValue(Int.self, forKey: .cacheReadInputTokens)
+            self.inputTokens = container.tokenCount(forKey: .inputTokens)
+            self.outputTokens = container.tokenCount(forKey: .outputTokens)
+            self.cacheCreationInputTokens = container.tokenCount(forKey: .cacheCreationInputTokens)
+            self.cacheReadInputTokens = container.tokenCount(forKey: .cacheReadInputTokens)
         }
 
         /// Every prompt token, including those written to or read from the prompt cache.

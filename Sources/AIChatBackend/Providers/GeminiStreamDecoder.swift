@@ -139,10 +139,10 @@ struct GeminiChunk: Decodable, Sendable {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: Keys.self)
-            self.promptTokenCount = container.lenientValue(Int.self, forKey: .promptTokenCount)
-            self.candidatesTokenCount = container.lenientValue(Int.self, forKey: .candidatesTokenCount)
-            self.thoughtsTokenCount = container.lenientValue(Int.self, forKey: .thoughtsTokenCount)
-            self.totalTokenCount = container.lenientValue(Int.self, forKey: .totalTokenCount)
+            self.promptTokenCount = container.tokenCount(forKey: .promptTokenCount)
+            self.candidatesTokenCount = container.tokenCount(forKey: .candidatesTokenCount)
+            self.thoughtsTokenCount = container.tokenCount(forKey: .thoughtsTokenCount)
+            self.totalTokenCount = container.tokenCount(forKey: .totalTokenCount)
         }
 
         /// Thinking tokens are billed as output, so they count as completion tokens.

@@ -40,8 +40,8 @@ struct OllamaChunk: Decodable, Sendable {
         self.message = container.lenientValue(Message.self, forKey: .message)
         self.done = container.lenientValue(Bool.self, forKey: .done)
         self.doneReason = container.lenientValue(String.self, forKey: .doneReason)
-        self.promptEvalCount = container.lenientValue(Int.self, forKey: .promptEvalCount)
-        self.evalCount = container.lenientValue(Int.self, forKey: .evalCount)
+        self.promptEvalCount = container.tokenCount(forKey: .promptEvalCount)
+        self.evalCount = container.tokenCount(forKey: .evalCount)
         self.error = container.lenientValue(UpstreamErrorBody.self, forKey: .error)
     }
 

@@ -102,9 +102,9 @@ struct OpenAIChunk: Decodable, Sendable {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: Keys.self)
-            self.promptTokens = container.lenientValue(Int.self, forKey: .promptTokens)
-            self.completionTokens = container.lenientValue(Int.self, forKey: .completionTokens)
-            self.totalTokens = container.lenientValue(Int.self, forKey: .totalTokens)
+            self.promptTokens = container.tokenCount(forKey: .promptTokens)
+            self.completionTokens = container.tokenCount(forKey: .completionTokens)
+            self.totalTokens = container.tokenCount(forKey: .totalTokens)
         }
 
         var usage: ProviderUsage {

@@ -28,6 +28,12 @@ extension KeyedDecodingContainer {
     func lenientValue<T: Decodable>(_ type: T.Type, forKey key: Key) -> T? {
         (try? self.decodeIfPresent(type, forKey: key)) ?? nil
     }
+
+    /// A token count as a provider reports it, held to `0...ProviderUsage.maximumCount`: the sums made from it
+    /// cannot overflow, whatever the server behind a connection sends.
+    func tokenCount(forKey key: Key) -> Int? {
+        self.lenientValue(Int.self, forKey: key).map { min(max($0, 0), ProviderUsage.maximumCount) }
+    }
 }
 
 /// A provider's error object: `{"error": "text"}` or `{"error": {"message": …, "type": …, "code": …}}`.

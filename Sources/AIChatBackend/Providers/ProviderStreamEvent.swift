@@ -7,6 +7,9 @@ public struct ProviderUsage: Sendable, Equatable {
     public var completion: Int
     public var total: Int
 
+    /// The largest count taken from a provider (2^40, far beyond any real context window).
+    public static let maximumCount = 1 << 40
+
     public init(prompt: Int, completion: Int, total: Int? = nil) {
         self.prompt = prompt
         self.completion = completion
