@@ -101,6 +101,31 @@ import Testing
         }
     }
 
+    /// A provider that keeps sending is cut off at MAX_ANSWER_BYTES: the text so far is streamed and stored, the
+    /// error says why, and the rest is never read.
+    @Test func answersBeyondTheSizeLimitAreCutOffAndKept() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend(["MAX_ANSWER_BYTES": "2048"]) { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                let piece = String(repeating: "abcdefgh", count: 16)
+                fake.enqueue(.chunks(FakeStreams.openAI(Array(repeating: piece, count: 400)), contentType: "text/event-stream", delay: .milliseconds(5)))
+                let started = ContinuousClock.now
+                let (status, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "go on"], token: chat.token)
+                #expect(status == .ok)
+                #expect(sse.types.last == "error")
+                #expect(sse.last("error")?["error"]?.string == "The answer was cut off: it grew beyond 2 KB")
+                let received = sse.content.utf8.count
+                #expect(received > 2048 && received <= 2048 + 3 * piece.utf8.count, "\(received) bytes")
+                #expect(started.duration(to: .now) < .seconds(2), "the provider was not read to its end")
+                let stored = try #require(
+                    try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token).data?["messages"]?.array
+                )
+                #expect(stored.count == 2)
+                #expect(stored.last?["content"]?.string == sse.content)
+            }
+        }
+    }
+
     @Test func providerErrorsBecomeErrorEventsWithoutSecrets() async throws {
         try await FakeProvider.run { fake in
             try await withBackend { _, client in

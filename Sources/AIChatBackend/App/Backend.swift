@@ -67,7 +67,8 @@ public final class Backend: Sendable {
         )
         self.chat = ChatService(
             sessions: self.sessions, messages: self.messages, gateway: self.gateway, settings: self.settings,
-            contextLimits: ContextLimits(settings: self.settings, repository: self.settingsRepository), registry: self.registry, logger: logger
+            contextLimits: ContextLimits(settings: self.settings, repository: self.settingsRepository), registry: self.registry,
+            maxAnswerBytes: configuration.maxAnswerBytes, logger: logger
         )
     }
 

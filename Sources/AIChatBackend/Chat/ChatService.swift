@@ -34,11 +34,16 @@ final class ChatService: Sendable {
     /// Bounds how many requests prepare an answer at once, so a burst of sends queues instead of holding every
     /// request's working memory at the same time.
     let admission = AsyncSemaphore(permits: 32)
+    /// Bounds the memory one answer can take: a provider that keeps sending (a model stuck in a loop, a hostile
+    /// server behind a personal connection) is cut off here, and what it sent so far is kept.
+    let maxAnswerBytes: Int
 
     init(
         sessions: any SessionRepository, messages: any MessageRepository, gateway: ProviderGateway,
-        settings: SystemSettingsService, contextLimits: ContextLimits, registry: GenerationRegistry, logger: Logger
+        settings: SystemSettingsService, contextLimits: ContextLimits, registry: GenerationRegistry, maxAnswerBytes: Int = 8 << 20,
+        logger: Logger
     ) {
+        self.maxAnswerBytes = maxAnswerBytes
         self.sessions = sessions
         self.messages = messages
         self.gateway = gateway
@@ -173,6 +178,9 @@ final class ChatService: Sendable {
             let events = try decoder.decode(chunk)
             self.handle(events, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
             job.emit(batch: outbox.take())
+            if accumulator.content.utf8.count + accumulator.reasoning.utf8.count > self.maxAnswerBytes {
+                throw Self.answerTooLong(self.maxAnswerBytes)
+            }
         }
         let tail = try decoder.finish()
         self.handle(tail, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
@@ -240,6 +248,10 @@ final class ChatService: Sendable {
         )
     }
 
+    static func answerTooLong(_ limit: Int) -> APIError {
+        APIError(.badGateway, "The answer was cut off: it grew beyond \(limit / 1024) KB")
+    }
+
     /// Whether a failed streamed answer is asked for once more without streaming (for servers that cannot stream,
     /// or whose stream broke before it showed anything): nothing visible was produced yet, the user did not stop
     /// it, the server's clocks did not cut it off, and the provider did not refuse the caller (key, permission,
@@ -267,9 +279,12 @@ final class ChatService: Sendable {
             let response = try await self.gateway.execute(
                 request, guarded: !plan.connection.isSystem, timeout: .milliseconds(settings.int(.providerTimeoutMs)), secrets: opening.secrets
             )
-            let body = try await response.body.collect(upTo: 32 << 20)
+            // The JSON around an answer (escapes included) stays within a few times the answer's size.
+            let body = try await response.body.collect(upTo: 4 * self.maxAnswerBytes + (64 << 10))
             let completion = try ProviderResponseParser.completion(kind: plan.connection.kind ?? .openai, body: Data(buffer: body))
-            guard !completion.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
+            guard !completion.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+                completion.text.utf8.count + completion.reasoning.utf8.count <= self.maxAnswerBytes
+            else { return nil }
             self.logger.info("session \(plan.session.id): the streamed request failed; answered without streaming")
             return completion
         } catch {
