@@ -1,5 +1,6 @@
 import AIChatCore
 import Foundation
+import SQLKit
 import HummingbirdTesting
 import Testing
 
@@ -30,6 +31,61 @@ import Testing
                 #expect(messages[1].content.hasPrefix("w0 w1 w2"))
                 #expect(!messages[1].content.contains("w199"))
                 #expect(backend.registry.job(sessionId: chat.sessionId) == nil)
+            }
+        }
+    }
+
+    /// Clearing a chat's messages or deleting the chat while its answer is written stops the answer at once and
+    /// saves nothing of it (no message, no usage row).
+    @Test func clearingOrDeletingAChatStopsItsAnswer() async throws {
+        for path in ["messages", ""] {
+            try await FakeProvider.run { fake in
+                try await withBackend(["APP_MODE": "multi"], live: true) { backend, client in
+                    let chat = try await ChatFixture.make(client, fake: fake)
+                    fake.enqueue(Self.slowAnswer(200))
+                    let port = try #require(client.port)
+                    let stream = try await LiveStream.open(
+                        port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "long"], token: chat.token
+                    )
+                    _ = try await stream.read { $0.contains("w2 ") }
+                    let uri = "/api/sessions/\(chat.sessionId)" + (path.isEmpty ? "" : "/\(path)")
+                    // Someone else's delete of the same id changes nothing.
+                    let other = try await chat.registerAnother("mallory", client)
+                    #expect(try await client.call(.delete, uri, token: other).status == .notFound)
+                    #expect(backend.registry.job(sessionId: chat.sessionId) != nil)
+
+                    #expect(try await client.call(.delete, uri, token: chat.token).status == .ok)
+                    #expect(backend.registry.job(sessionId: chat.sessionId) == nil)
+                    let rest = SSEBody(try await stream.read { _ in false })
+                    #expect(rest.first("stop")?["reason"]?.string == "cancelled")
+                    #expect(try await eventually { fake.closedEarly == 1 })
+                    #expect(try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items.isEmpty)
+                    let usageRows = try await backend.database.read { sql in
+                        try await sql.raw("SELECT COUNT(*) AS \"n\" FROM \"usage_metrics\" WHERE \"sessionId\" = \(bind: chat.sessionId)").first()?.decode(column: "n", as: Int.self)
+                    }
+                    #expect(usageRows == 0)
+                }
+            }
+        }
+    }
+
+    /// Deleting a user stops the answers being written for them before their chats go.
+    @Test func deletingAUserStopsTheirAnswers() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend(["APP_MODE": "multi"], live: true) { backend, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                let bob = try await chat.registerAnother("bob", client)
+                let session = try await client.call(.post, "/api/sessions", json: ["connectionId": chat.connectionId, "rawId": "gpt-test"], token: bob)
+                let sessionId = try #require(session.data?["id"]?.int, "\(session.json)")
+                fake.enqueue(Self.slowAnswer(200))
+                let stream = try await LiveStream.open(
+                    port: try #require(client.port), path: "/api/chat/stream", json: ["sessionId": sessionId, "content": "long"], token: bob
+                )
+                _ = try await stream.read { $0.contains("w2 ") }
+                let bobId = try #require(try await backend.users.find(username: "bob")?.id)
+                #expect(try await client.call(.delete, "/api/users/\(bobId)", token: chat.token).status == .ok)
+                #expect(backend.registry.job(sessionId: sessionId) == nil)
+                #expect(try await eventually { fake.closedEarly == 1 })
             }
         }
     }

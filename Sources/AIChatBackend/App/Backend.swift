@@ -135,7 +135,7 @@ public final class Backend: Sendable {
         ).addRoutes(to: router.group("api/auth"))
 
         // /api/users (admin)
-        UsersController(users: self.users, hasher: self.hasher, bodyLimit: limit)
+        UsersController(users: self.users, hasher: self.hasher, registry: self.registry, bodyLimit: limit)
             .addRoutes(to: router.group("api/users").add(middleware: RequireUserMiddleware(authenticator: authenticator, adminOnly: true)))
 
         // /api/settings
@@ -158,7 +158,9 @@ public final class Backend: Sendable {
         // /api/sessions and /api/chat (signed in)
         let resolver = ModelResolver(connections: self.connections, catalog: self.catalog)
         let signedIn = RequireUserMiddleware(authenticator: authenticator)
-        SessionsController(sessions: self.sessions, messages: self.messages, connections: self.connections, resolver: resolver, bodyLimit: limit)
+        SessionsController(
+            sessions: self.sessions, messages: self.messages, connections: self.connections, resolver: resolver, registry: self.registry, bodyLimit: limit
+        )
             .addRoutes(to: router.group("api/sessions").add(middleware: signedIn))
         let chat = router.group("api/chat").add(middleware: signedIn)
         ChatReadController(

@@ -442,7 +442,8 @@ final class ChatService: Sendable {
             }
             var saved: ChatMessageRecord?
             let saveReasoning = reasoningShown && (plan.saveReasoning ?? settings?.bool(.reasoningSaveToDb) ?? true) && !reasoning.isEmpty
-            if !content.isEmpty || saveReasoning {
+            let keep = !job.isDiscarded
+            if keep, !content.isEmpty || saveReasoning {
                 do {
                     saved = try await messages.insertAssistant(
                         NewAnswer(
@@ -454,7 +455,7 @@ final class ChatService: Sendable {
                     logger.error("could not save the answer in session \(plan.session.id): \(error)")
                 }
             }
-            if let settings, settings.bool(.usageEmit), saved != nil || status == nil {
+            if keep, let settings, settings.bool(.usageEmit), saved != nil || status == nil {
                 let completion = TokenEstimator.count(answer.content)
                 let provider = answer.providerUsage
                 let figures = UsageFigures(

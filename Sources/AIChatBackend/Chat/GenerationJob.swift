@@ -43,6 +43,7 @@ public final class GenerationJob: Sendable {
         var nextSubscriber: UInt64 = 0
         var finished = false
         var stopRequested = false
+        var discarded = false
 
         /// Keeps what late watchers need: opening and closing frames as sent, deltas as accumulated text.
         mutating func record(_ frame: ByteBuffer, as part: Part) {
@@ -78,6 +79,8 @@ public final class GenerationJob: Sendable {
         set { self.failure.withLock { $0 = newValue } }
     }
     var stopRequested: Bool { self.state.withLock { $0.stopRequested } }
+    /// Whether the answer's chat (or its messages) went away: nothing of it is to be saved.
+    var isDiscarded: Bool { self.state.withLock { $0.discarded } }
 
     func emit(_ frame: ByteBuffer, as part: Part) {
         let subscribers = self.state.withLock { state -> [AsyncStream<ByteBuffer>.Continuation] in
@@ -199,6 +202,16 @@ public final class GenerationJob: Sendable {
         self.runner.withLock { $0 }?.cancel()
     }
 
+    /// Stops the job for good because its chat is being deleted or cleared: the provider request is cancelled and
+    /// nothing of the answer is saved.
+    func discard() {
+        self.state.withLock {
+            $0.discarded = true
+            $0.stopRequested = true
+        }
+        self.runner.withLock { $0 }?.cancel()
+    }
+
     /// Cancels the provider request without marking the answer as stopped by the user (timeouts).
     func cancelRunner() {
         self.runner.withLock { $0 }?.cancel()
@@ -241,6 +254,16 @@ public final class GenerationRegistry: Sendable {
             }
             return job
         }
+    }
+
+    /// Discards the running jobs of `userId` (all of them, or the one in `sessionId`) and waits until they have
+    /// ended, so that deleting their chats or messages cannot race with saving an answer.
+    func discard(userId: Int, sessionId: Int? = nil) async {
+        let jobs = self.state.withLock { state in
+            state.jobs.values.filter { $0.userId == userId && (sessionId == nil || $0.sessionId == sessionId) }
+        }
+        for job in jobs { job.discard() }
+        for job in jobs { await job.wait() }
     }
 
     func remove(_ job: GenerationJob) {

@@ -7,6 +7,7 @@ struct SessionsController {
     let messages: any MessageRepository
     let connections: any ConnectionRepository
     let resolver: ModelResolver
+    let registry: GenerationRegistry
     let bodyLimit: Int
 
     struct SessionList: Encodable, Sendable {
@@ -152,7 +153,10 @@ struct SessionsController {
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> MessageEnvelope {
         let user = try context.requireUser()
-        guard try await self.sessions.delete(id: try Self.sessionID(context), userId: user.id) else {
+        let id = try Self.sessionID(context)
+        // An answer still being written in this chat stops and is not saved.
+        await self.registry.discard(userId: user.id, sessionId: id)
+        guard try await self.sessions.delete(id: id, userId: user.id) else {
             throw APIError.notFound("Chat session not found")
         }
         return MessageEnvelope("Chat session deleted successfully")
@@ -160,7 +164,9 @@ struct SessionsController {
 
     @Sendable func clearMessages(_ request: Request, context: AppRequestContext) async throws -> MessageEnvelope {
         let user = try context.requireUser()
-        guard try await self.sessions.clearMessages(id: try Self.sessionID(context), userId: user.id) else {
+        let id = try Self.sessionID(context)
+        await self.registry.discard(userId: user.id, sessionId: id)
+        guard try await self.sessions.clearMessages(id: id, userId: user.id) else {
             throw APIError.notFound("Chat session not found")
         }
         return MessageEnvelope("Session messages cleared successfully")

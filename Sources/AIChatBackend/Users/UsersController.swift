@@ -5,6 +5,7 @@ import Hummingbird
 struct UsersController {
     let users: any UserRepository
     let hasher: PasswordHasher
+    let registry: GenerationRegistry
     let bodyLimit: Int
 
     struct UserList: Encodable, Sendable {
@@ -105,6 +106,7 @@ struct UsersController {
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> MessageEnvelope {
         let id = try Self.userID(context)
         guard id != (try context.requireUser().id) else { throw APIError.badRequest("Cannot delete your own account") }
+        await self.registry.discard(userId: id)
         do {
             try await self.users.delete(id: id)
         } catch UserStoreError.lastAdmin {
