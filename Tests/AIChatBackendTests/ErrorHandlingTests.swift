@@ -110,6 +110,31 @@ import Testing
         }
     }
 
+    /// U+0000 cannot be stored by PostgreSQL and has no place in chat text: refused in any request body, on every
+    /// store; the six characters `\u0000` written as text (an escaped backslash) are ordinary text.
+    @Test func nulCharactersInBodiesAre400() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                let requests: [(HTTPRequest.Method, String, String)] = [
+                    (.put, "/api/sessions/\(chat.sessionId)", #"{"systemPrompt":"a\u0000b"}"#),
+                    (.put, "/api/sessions/\(chat.sessionId)", #"{"title":"\u0000"}"#),
+                    (.post, "/api/chat/stream", #"{"sessionId":\#(chat.sessionId),"content":"hi\u0000"}"#),
+                    (.post, "/api/connections", #"{"provider":"openai","baseUrl":"https://x.example/v1","headers":{"X-A\u0000":"1"}}"#),
+                    (.put, "/api/catalog/models/tags", #"{"connectionId":1,"rawId":"m","tags":["a\u0000"]}"#),
+                ]
+                for (method, uri, body) in requests {
+                    let reply = try await client.call(method, uri, raw: body, token: chat.token)
+                    #expect(reply.status == .badRequest, "\(uri) \(body) → \(reply.status.code)")
+                    #expect(reply.error == "Request body must not contain NUL characters (\\u0000)")
+                }
+                let literal = try await client.call(.put, "/api/sessions/\(chat.sessionId)", raw: #"{"systemPrompt":"printf(\"\\u0000\")"}"#, token: chat.token)
+                #expect(literal.status == .ok)
+                #expect(literal.data?["systemPrompt"]?.string == #"printf("\u0000")"#)
+            }
+        }
+    }
+
     @Test func errorsNeverCarryInternals() async throws {
         try await withBackend { backend, client in
             let admin = try await client.register("admin")

@@ -115,6 +115,29 @@ struct PostgresTests {
                 #expect(sent == ["q1", "a1 again", "q2", "a2", "q3"])
                 let found = try #require(try await backend.sessions.findWithConnection(id: chat.sessionId, userId: 1))
                 #expect(found.connection?.id == chat.connectionId)
+                // Usage sums (four answers of 12 + 5 tokens) decode as integers on PostgreSQL too.
+                let usage = try await client.call(.get, "/api/chat/usage?sessionId=\(chat.sessionId)", token: chat.token)
+                #expect(usage.data?["totals"]?["total_tokens"]?.int == 68, "\(usage.json)")
+                #expect(usage.data?["totals"]?["prompt_tokens"]?.int == 48)
+                let perSession = try await client.call(.get, "/api/chat/sessions/usage", token: chat.token)
+                #expect(perSession.data?.array?.first?["totals"]?["completion_tokens"]?.int == 20, "\(perSession.json)")
+                let daily = try await client.call(.get, "/api/chat/usage/daily", token: chat.token)
+                #expect(daily.data?["rows"]?.array?.compactMap { $0["total_tokens"]?.int }.reduce(0, +) == 68, "\(daily.json)")
+            }
+        }
+    }
+
+    /// U+0000 from a provider (answer text, model ids) is left out of what is stored: PostgreSQL refuses it in text.
+    @Test func nulCharactersFromProvidersAreNotStored() async throws {
+        let url = try await Self.freshDatabaseURL()
+        try await FakeProvider.run { fake in
+            try await withBackend(["DATABASE_URL": url]) { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(.chunks(FakeStreams.openAI(["a\u{0}b", "c"]), contentType: "text/event-stream"))
+                let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                #expect(sse.types.last == "complete")
+                let page = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token)
+                #expect(page.data?["messages"]?.array?.last?["content"]?.string == "abc")
             }
         }
     }

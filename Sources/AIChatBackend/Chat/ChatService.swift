@@ -332,7 +332,7 @@ final class ChatService: Sendable {
         var extractor = ReasoningTagExtractor(tags: ReasoningTagExtractor.defaultTags)
         var visible = extractor.split(text).compactMap { if case .content(let part) = $0 { part } else { nil } }.joined()
         visible += extractor.finish().compactMap { if case .content(let part) = $0 { part } else { nil } }.joined()
-        guard let line = visible.split(whereSeparator: \.isNewline).map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { !$0.isEmpty }) else {
+        guard let line = visible.withoutNulCharacters.split(whereSeparator: \.isNewline).map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { !$0.isEmpty }) else {
             return nil
         }
         var title = line.replacingOccurrences(of: #"^(title|标题)\s*[:：]\s*"#, with: "", options: [.regularExpression, .caseInsensitive])
@@ -434,8 +434,9 @@ final class ChatService: Sendable {
     ) async {
         let closing = Task { [messages = self.messages, logger = self.logger] in
             var frames: [ByteBuffer] = []
-            let content = answer.content.trimmingCharacters(in: .whitespacesAndNewlines)
-            let reasoning = answer.reasoning.trimmingCharacters(in: .whitespacesAndNewlines)
+            // A provider may send U+0000, which PostgreSQL cannot store.
+            let content = answer.content.withoutNulCharacters.trimmingCharacters(in: .whitespacesAndNewlines)
+            let reasoning = answer.reasoning.withoutNulCharacters.trimmingCharacters(in: .whitespacesAndNewlines)
             let reasoningShown = settings?.bool(.reasoningEnabled) ?? true
             if !reasoning.isEmpty, reasoningShown {
                 frames.append(SSEFrame.reasoningDone(duration: answer.reasoningDuration))

@@ -1,3 +1,4 @@
+import AIChatCore
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -15,7 +16,10 @@ struct ProviderModelSource: ModelSource {
         )
         let body = try await response.body.collect(upTo: 16 << 20)
         do {
-            return try ProviderResponseParser.models(kind: endpoint.kind, body: Data(buffer: body)).map { ListedModel(id: $0.id, name: $0.name) }
+            return try ProviderResponseParser.models(kind: endpoint.kind, body: Data(buffer: body)).compactMap { model in
+                // Ids are stored and sent back as given: one PostgreSQL could not store (U+0000) is left out.
+                model.id.utf8.contains(0) ? nil : ListedModel(id: model.id, name: model.name.withoutNulCharacters)
+            }
         } catch {
             throw ProviderFailure(publicMessage: error.publicMessage)
         }

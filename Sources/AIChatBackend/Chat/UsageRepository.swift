@@ -41,12 +41,19 @@ struct SQLUsageRepository: UsageRepository {
         )
     }
 
+    /// A column's sum as a 64-bit integer in both databases: PostgreSQL sums BIGINT columns as NUMERIC, which does
+    /// not decode as Int.
+    static func sum(_ column: String, as name: String) -> String {
+        "CAST(COALESCE(SUM(\(column)), 0) AS BIGINT) AS \(name)"
+    }
+
     func totals(sessionId: Int) async throws -> TokenTotals {
         try await self.database.read { sql in
             guard
                 let row = try await sql.raw(
                     """
-                    SELECT COALESCE(SUM("promptTokens"), 0) AS p, COALESCE(SUM("completionTokens"), 0) AS c, COALESCE(SUM("totalTokens"), 0) AS t
+                    SELECT \(unsafeRaw: Self.sum(#""promptTokens""#, as: "p")), \(unsafeRaw: Self.sum(#""completionTokens""#, as: "c")),
+                        \(unsafeRaw: Self.sum(#""totalTokens""#, as: "t"))
                     FROM "usage_metrics" WHERE "sessionId" = \(bind: sessionId)
                     """
                 ).first()
@@ -70,7 +77,8 @@ struct SQLUsageRepository: UsageRepository {
         try await self.database.read { sql in
             try await sql.raw(
                 """
-                SELECT u."sessionId" AS s, SUM(u."promptTokens") AS p, SUM(u."completionTokens") AS c, SUM(u."totalTokens") AS t
+                SELECT u."sessionId" AS s, \(unsafeRaw: Self.sum(#"u."promptTokens""#, as: "p")), \(unsafeRaw: Self.sum(#"u."completionTokens""#, as: "c")),
+                    \(unsafeRaw: Self.sum(#"u."totalTokens""#, as: "t"))
                 FROM "usage_metrics" u JOIN "chat_sessions" cs ON cs."id" = u."sessionId"
                 WHERE cs."userId" = \(bind: userId) GROUP BY u."sessionId" ORDER BY u."sessionId"
                 """
