@@ -36,7 +36,14 @@ public final class PostgresAppDatabase: AppDatabase {
             tls: .disable
         )
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
-        let runner = Task { await client.run() }
+        // The first query waits until the runner is about to start the pool: a lease before `run()` works but
+        // logs a warning at every start.
+        let (started, starting) = AsyncStream.makeStream(of: Void.self)
+        let runner = Task {
+            starting.finish()
+            await client.run()
+        }
+        for await _ in started {}
         let store = PostgresAppDatabase(client: client, runner: runner, logger: logger)
         do {
             _ = try await store.read { sql in try await sql.raw("SELECT 1 AS \"ok\"").first() }
