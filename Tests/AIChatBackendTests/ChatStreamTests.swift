@@ -126,6 +126,33 @@ import Testing
         }
     }
 
+    /// A response that breaks HTTP mid-way (bad chunk framing, a connection closed inside the body) ends the answer
+    /// with a message that names the provider's fault; the text so far is kept.
+    @Test func brokenProviderResponsesAreNamed() async throws {
+        let event = #"data: {"choices":[{"delta":{"content":"part"}}]}"# + "\n\n"
+        let cases = [
+            ("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nhello\r\n", "The AI provider sent a malformed response"),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 100000\r\n\r\n" + event,
+                "The connection to the AI provider closed before the answer was complete"
+            ),
+        ]
+        for (response, message) in cases {
+            try await RawServer.run(answering: response) { baseURL in
+                try await withBackend { _, client in
+                    let token = try await client.register("admin")
+                    let connection = try await client.call(.post, "/api/connections", json: ["provider": "openai", "baseUrl": baseURL + "/v1", "modelIds": ["m"]], token: token)
+                    let connectionId = try #require(connection.data?["id"]?.int, "\(connection.json)")
+                    let session = try await client.call(.post, "/api/sessions", json: ["connectionId": connectionId, "rawId": "m"], token: token)
+                    let sessionId = try #require(session.data?["id"]?.int, "\(session.json)")
+                    let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": sessionId, "content": "q"], token: token)
+                    #expect(sse.types.last == "error")
+                    #expect(sse.last("error")?["error"]?.string == message, "\(sse.events)")
+                }
+            }
+        }
+    }
+
     @Test func providerErrorsBecomeErrorEventsWithoutSecrets() async throws {
         try await FakeProvider.run { fake in
             try await withBackend { _, client in

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import Synchronization
 
 /// What one answer is generated from, decided before the job starts.
@@ -235,6 +236,9 @@ final class ChatService: Sendable {
         } else if error is CancellationError {
             reason = "cancelled"
             status = .stopped
+        } else if let broken = Self.brokenResponseReason(error) {
+            self.logger.warning("answer in session \(plan.session.id) broke off: \(error)")
+            reason = broken
         } else {
             self.logger.error("generation in session \(plan.session.id) failed: \(String(reflecting: error))")
             reason = "The answer could not be generated"
@@ -246,6 +250,19 @@ final class ChatService: Sendable {
             plan, job: job, answer: accumulator, status: status, settings: settings, promptTokens: promptTokens, limit: limit,
             errorMessage: status == .error ? reason : nil
         )
+    }
+
+    /// What to tell the user when the provider's response broke mid-way (malformed HTTP, connection closed early):
+    /// the provider's fault, worth naming instead of a generic failure.
+    static func brokenResponseReason(_ error: any Error) -> String? {
+        let closedEarly = "The connection to the AI provider closed before the answer was complete"
+        if let parser = error as? HTTPParserError {
+            return parser == .invalidEOFState ? closedEarly : "The AI provider sent a malformed response"
+        }
+        if let client = error as? HTTPClientError, client == .remoteConnectionClosed || client == .readTimeout {
+            return closedEarly
+        }
+        return nil
     }
 
     static func answerTooLong(_ limit: Int) -> APIError {
