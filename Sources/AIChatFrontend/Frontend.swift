@@ -93,6 +93,7 @@ public struct Frontend: Sendable {
     public func application() -> some ApplicationProtocol {
         var app = Application(
             responder: ChildTaskResponder(self.router().buildResponder()),
+            server: http1Server(idleTimeoutSeconds: self.configuration.httpIdleTimeoutSeconds),
             configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port), serverName: "aichat-frontend"),
             logger: self.logger
         )

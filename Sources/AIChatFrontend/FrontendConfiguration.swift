@@ -5,7 +5,7 @@ import Logging
 /// Settings of the frontend server, read once at start-up.
 ///
 /// `PORT` (3000), `HOST` (0.0.0.0), `BACKEND_HOST` (localhost), `BACKEND_INTERNAL_PORT` (→ `BACKEND_PORT` → 8001),
-/// `APP_ENV`/`NODE_ENV`, `LOG_LEVEL`, `MAX_BODY_BYTES` (32 MiB), `COOKIE_SECURE` (auto|true|false),
+/// `APP_ENV`/`NODE_ENV`, `LOG_LEVEL`, `MAX_BODY_BYTES` (32 MiB), `HTTP_IDLE_TIMEOUT_S` (75), `COOKIE_SECURE` (auto|true|false),
 /// `RESOURCES_DIR` (`Resources`, relative to the working directory: templates, static files and strings) and
 /// `TRUSTED_ORIGINS` (extra comma-separated origins accepted on state-changing requests, for proxies that rewrite
 /// `Host`). The backend address is read at run time, so one image works with any compose file.
@@ -17,6 +17,8 @@ public struct FrontendConfiguration: Sendable {
     public var environment: RuntimeEnvironment
     public var logLevel: Logger.Level
     public var maxBodyBytes: Int
+    /// Seconds an HTTP connection may stay open without a request in progress.
+    public var httpIdleTimeoutSeconds: Int
     public var cookieSecure: CookieSecurity
     public var resourcesDirectory: String
     public var trustedOrigins: [String]
@@ -36,6 +38,7 @@ public struct FrontendConfiguration: Sendable {
             self.backendPort = try env.integer("BACKEND_PORT", default: 8001, range: 1...65535)
         }
         self.maxBodyBytes = try env.integer("MAX_BODY_BYTES", default: 32 << 20, range: 1024...(1 << 30))
+        self.httpIdleTimeoutSeconds = try env.integer("HTTP_IDLE_TIMEOUT_S", default: 75, range: 1...3600)
         self.cookieSecure = try env.choice("COOKIE_SECURE", default: CookieSecurity.auto)
         self.resourcesDirectory = env.string("RESOURCES_DIR", default: "Resources")
         self.trustedOrigins = (env.string("TRUSTED_ORIGINS") ?? "").split(separator: ",")

@@ -90,6 +90,29 @@ import Testing
         }
     }
 
+    /// HTTP_IDLE_TIMEOUT_S closes connections without a request in progress (an unfinished request head, a
+    /// kept-alive connection after its response) but never an answer that is still streaming.
+    @Test func idleConnectionsCloseButAnswerStreamsDoNot() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend(["HTTP_IDLE_TIMEOUT_S": "1"], live: true) { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                let port = try #require(client.port)
+                let unfinished = try await RawClient.sendAndAwaitClose(port: port, "GET /api/settings/health HTTP/1.1\r\nHost: x\r\n", limit: .seconds(5))
+                #expect(unfinished != nil, "a request head that never ends keeps the connection open")
+                let kept = try await RawClient.sendAndAwaitClose(port: port, "GET /api/settings/health HTTP/1.1\r\nHost: x\r\n\r\n", limit: .seconds(5))
+                #expect(kept?.received.hasPrefix("HTTP/1.1 200") == true)
+                #expect(kept.map { $0.after >= .milliseconds(900) } == true, "closed only after the idle time")
+
+                // (The test client's own kept-alive connection has been closed by now, so the stream uses another client.)
+                fake.enqueue(Self.slowAnswer(25, delay: .milliseconds(100)))
+                let stream = try await LiveStream.open(port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "slow"], token: chat.token)
+                let sse = SSEBody(try await stream.read { _ in false })
+                #expect(sse.types.last == "complete")
+                #expect(sse.content.hasSuffix("w24 "))
+            }
+        }
+    }
+
     @Test func answersSurviveADisconnectAndCanBeReattached() async throws {
         try await FakeProvider.run { fake in
             try await withBackend(live: true) { backend, client in

@@ -177,6 +177,7 @@ public final class Backend: Sendable {
     public func application() -> some ApplicationProtocol {
         var app = Application(
             responder: ChildTaskResponder(self.router().buildResponder()),
+            server: http1Server(idleTimeoutSeconds: self.configuration.httpIdleTimeoutSeconds),
             configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port), serverName: "aichat-backend"),
             logger: self.logger
         )

@@ -14,7 +14,7 @@ public enum AppMode: String, CaseIterable, Sendable {
 /// Variables (defaults in brackets): `PORT` (→ `BACKEND_PORT` → 8001), `HOST` (0.0.0.0), `APP_ENV`/`NODE_ENV`
 /// (development), `DATABASE_URL` (file:./data/app.db), `JWT_SECRET` and `ENCRYPTION_KEY` (generated and kept in
 /// the data folder when unset), `APP_MODE` (single), `DEFAULT_CONTEXT_TOKEN_LIMIT` (4000), `ENABLE_CORS` (true),
-/// `CORS_ORIGIN` (*), `LOG_LEVEL`, `COOKIE_SECURE` (auto), `MAX_BODY_BYTES` (32 MiB), `MAX_ANSWER_BYTES` (8 MiB), `LOGIN_MAX_FAILURES` (10),
+/// `CORS_ORIGIN` (*), `LOG_LEVEL`, `COOKIE_SECURE` (auto), `MAX_BODY_BYTES` (32 MiB), `MAX_ANSWER_BYTES` (8 MiB), `HTTP_IDLE_TIMEOUT_S` (75), `LOGIN_MAX_FAILURES` (10),
 /// `LOGIN_WINDOW_SECONDS` (900), `BCRYPT_COST` (12), and the fallbacks of the system settings (see ``SystemSettingKey``).
 public struct BackendConfiguration: Sendable {
     public var host: String
@@ -34,6 +34,8 @@ public struct BackendConfiguration: Sendable {
     public var maxBodyBytes: Int
     /// Largest answer (text and reasoning, UTF-8 bytes) kept from a provider; a longer one is cut off there.
     public var maxAnswerBytes: Int
+    /// Seconds an HTTP connection may stay open without a request in progress.
+    public var httpIdleTimeoutSeconds: Int
     public var loginMaxFailures: Int
     public var loginWindowSeconds: Int
     public var bcryptCost: Int
@@ -78,6 +80,7 @@ public struct BackendConfiguration: Sendable {
         self.cookieSecure = try env.choice("COOKIE_SECURE", default: CookieSecurePolicy.auto)
         self.maxBodyBytes = try env.integer("MAX_BODY_BYTES", default: 32 << 20, range: 1024...(1 << 30))
         self.maxAnswerBytes = try env.integer("MAX_ANSWER_BYTES", default: 8 << 20, range: 1024...(1 << 30))
+        self.httpIdleTimeoutSeconds = try env.integer("HTTP_IDLE_TIMEOUT_S", default: 75, range: 1...3600)
         self.loginMaxFailures = try env.integer("LOGIN_MAX_FAILURES", default: 10, range: 1...10_000)
         self.loginWindowSeconds = try env.integer("LOGIN_WINDOW_SECONDS", default: 900, range: 1...86_400)
         self.bcryptCost = try env.integer("BCRYPT_COST", default: 12, range: 4...16)

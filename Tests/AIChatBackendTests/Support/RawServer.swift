@@ -33,3 +33,38 @@ enum RawServer {
         }
     }
 }
+
+/// A TCP client that sends fixed bytes and reports what came back and when the server closed the connection.
+enum RawClient {
+    final class Collector: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        var received = ""
+        let closed: EventLoopPromise<String>
+
+        init(closed: EventLoopPromise<String>) { self.closed = closed }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            self.received += String(buffer: self.unwrapInboundIn(data))
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            self.closed.succeed(self.received)
+        }
+    }
+
+    /// Sends `request`, then waits until the server closes the connection (nil when it is still open after `limit`).
+    static func sendAndAwaitClose(port: Int, _ request: String, limit: Duration) async throws -> (received: String, after: Duration)? {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let closed = group.any().makePromise(of: String.self)
+        let started = ContinuousClock.now
+        let channel = try await ClientBootstrap(group: group)
+            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(closed: closed)) } }
+            .connect(host: "127.0.0.1", port: port).get()
+        try await channel.writeAndFlush(channel.allocator.buffer(string: request))
+        let timeout = group.any().scheduleTask(in: .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000)) { channel.close(promise: nil) }
+        let received = try await closed.futureResult.get()
+        let after = started.duration(to: .now)
+        timeout.cancel()
+        return after < limit ? (received, after) : nil
+    }
+}

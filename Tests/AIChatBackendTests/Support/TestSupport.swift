@@ -56,8 +56,10 @@ func withBackend<T: Sendable>(
     let directory = try existing ?? TemporaryDirectory()
     let configuration = try BackendConfiguration(env: TestEnv.values(directory: directory.path, overrides))
     let backend = try await Backend.make(configuration: configuration, logger: TestEnv.logger)
+    // The server as the backend runs it (idle timeout included), on a free port.
     let app = Application(
         router: backend.router(),
+        server: http1Server(idleTimeoutSeconds: configuration.httpIdleTimeoutSeconds),
         configuration: .init(address: .hostname("127.0.0.1", port: 0)),
         logger: TestEnv.logger
     )
