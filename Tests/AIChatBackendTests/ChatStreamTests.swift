@@ -233,6 +233,17 @@ import Testing
                 )
                 let titleRequest = try #require(fake.chatRequests.last?.json)
                 #expect(titleRequest["stream"]?.bool != true)
+                // The title request is counted in the conversation's totals (estimated: the reply carried no usage),
+                // while the last round stays the answer's (12 + 5 tokens).
+                #expect(
+                    try await eventually {
+                        try await client.call(.get, "/api/chat/usage?sessionId=\(chat.sessionId)", token: chat.token).data?["totals"]?["total_tokens"]?.int ?? 0 > 17
+                    }
+                )
+                let usage = try await client.call(.get, "/api/chat/usage?sessionId=\(chat.sessionId)", token: chat.token)
+                #expect(usage.data?["last_round"]?["total_tokens"]?.int == 17, "\(usage.json)")
+                let answers = try #require(try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token).data?["messages"]?.array)
+                #expect(answers.last?["usage"]?["total_tokens"]?.int == 17)
                 #expect(titleRequest["messages"]?.array?.last?["content"]?.string?.contains("Where should I travel in October?") == true)
                 // Later turns do not ask again.
                 fake.enqueue(.chunks(FakeStreams.openAI(["More."]), contentType: "text/event-stream"))

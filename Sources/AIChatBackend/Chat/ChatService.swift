@@ -317,7 +317,7 @@ final class ChatService: Sendable {
         let question = String(plan.userMessage.content.prefix(1500))
         let reply = String(answer.content.prefix(1500))
         guard !reply.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return }
-        Task { [gateway = self.gateway, sessions = self.sessions, logger = self.logger] in
+        Task { [gateway = self.gateway, sessions = self.sessions, messageStore = self.messages, logger = self.logger] in
             let messages = [
                 ChatMessage(role: .system, text: Self.titleInstruction),
                 ChatMessage(role: .user, text: "User: \(question)\n\nAssistant: \(reply)"),
@@ -331,6 +331,18 @@ final class ChatService: Sendable {
                 )
                 let body = try await response.body.collect(upTo: 1 << 20)
                 let completion = try ProviderResponseParser.completion(kind: plan.connection.kind ?? .openai, body: Data(buffer: body))
+                // The title costs tokens too: counted with the conversation's usage, apart from its answers.
+                if settings.bool(.usageEmit) {
+                    let prompt = completion.usage?.prompt ?? messages.reduce(0) { $0 + TokenEstimator.count($1.text) }
+                    let output = completion.usage?.completion ?? TokenEstimator.count(completion.text)
+                    try? await messageStore.insertUsage(
+                        NewUsage(
+                            sessionId: plan.session.id, messageId: nil, model: plan.session.modelRawId ?? "unknown", provider: plan.connection.host,
+                            promptTokens: prompt, completionTokens: output, totalTokens: completion.usage?.total ?? prompt + output, contextLimit: nil,
+                            kind: "title"
+                        )
+                    )
+                }
                 guard let title = Self.cleanTitle(completion.text) else { return }
                 _ = try await sessions.replaceTitle(id: plan.session.id, userId: plan.user.id, expected: derived, with: title)
             } catch {

@@ -67,7 +67,7 @@ struct SQLUsageRepository: UsageRepository {
             try await sql.raw(
                 """
                 SELECT "promptTokens", "completionTokens", "totalTokens", "contextLimit", "createdAt", "model", "provider"
-                FROM "usage_metrics" WHERE "sessionId" = \(bind: sessionId) ORDER BY "id" DESC LIMIT 1
+                FROM "usage_metrics" WHERE "sessionId" = \(bind: sessionId) AND "kind" IS NULL ORDER BY "id" DESC LIMIT 1
                 """
             ).first().map(Self.decode)
         }

@@ -47,6 +47,8 @@ public struct NewUsage: Sendable {
     var completionTokens: Int
     var totalTokens: Int
     var contextLimit: Int?
+    /// nil for an answer; "title" for a request that only named the conversation.
+    var kind: String? = nil
 }
 
 public struct SQLMessageRepository: MessageRepository {
@@ -252,9 +254,10 @@ public struct SQLMessageRepository: MessageRepository {
             try await sql.raw(
                 """
                 INSERT INTO "usage_metrics" ("sessionId", "messageId", "model", "provider", "promptTokens", "completionTokens", "totalTokens",
-                    "contextLimit", "createdAt")
+                    "contextLimit", "createdAt", "kind")
                 VALUES (\(bind: usage.sessionId), \(bind: usage.messageId), \(bind: usage.model), \(bind: usage.provider), \(bind: usage.promptTokens),
-                    \(bind: usage.completionTokens), \(bind: usage.totalTokens), \(bind: usage.contextLimit), \(bind: Timestamp.now().milliseconds))
+                    \(bind: usage.completionTokens), \(bind: usage.totalTokens), \(bind: usage.contextLimit), \(bind: Timestamp.now().milliseconds),
+                    \(bind: usage.kind))
                 """
             ).run()
         }

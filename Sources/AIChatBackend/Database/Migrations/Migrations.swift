@@ -8,6 +8,7 @@ public enum Migrations {
         Migration(version: 2, name: "original_optional_columns", apply: addOriginalOptionalColumns),
         Migration(version: 3, name: "token_versions_and_user_settings", apply: addTokenVersionsAndUserSettings),
         Migration(version: 4, name: "chat_core", apply: addChatCore),
+        Migration(version: 5, name: "usage_kind", apply: addUsageKind),
     ]
 
     /// Column types per flavor. SQLite keeps the original's declarations (so a file the original created is
@@ -218,5 +219,11 @@ public enum Migrations {
         try await SchemaInspector.addColumn("systemPrompt", definition: "TEXT", to: "chat_sessions", in: sql, flavor: flavor)
         try await sql.raw(#"CREATE INDEX IF NOT EXISTS "messages_parentId_idx" ON "messages"("parentId")"#).run()
         try await sql.raw(#"CREATE INDEX IF NOT EXISTS "connections_ownerUserId_idx" ON "connections"("ownerUserId")"#).run()
+    }
+
+    /// `usage_metrics.kind`: NULL for an answer (every row the original wrote), `title` for a request that only named
+    /// a conversation. Totals count both; the last round of a conversation is its last answer.
+    static func addUsageKind(_ sql: any SQLDatabase, _ flavor: SQLFlavor) async throws {
+        try await SchemaInspector.addColumn("kind", definition: "TEXT", to: "usage_metrics", in: sql, flavor: flavor)
     }
 }
