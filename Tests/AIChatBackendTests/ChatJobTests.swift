@@ -1,7 +1,9 @@
 import AIChatCore
+import AsyncHTTPClient
 import Foundation
 import SQLKit
 import HummingbirdTesting
+import NIOCore
 import Testing
 
 @testable import AIChatBackend
@@ -109,6 +111,51 @@ import Testing
                 let sse = SSEBody(try await stream.read { _ in false })
                 #expect(sse.types.last == "complete")
                 #expect(sse.content.hasSuffix("w24 "))
+            }
+        }
+    }
+
+    /// One answer can be watched from at most 32 places at once; the next gets a 429 until one goes away.
+    @Test func watchersOfOneAnswerAreBounded() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend(live: true) { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(Self.slowAnswer(200))
+                let port = try #require(client.port)
+                var configuration = HTTPClient.Configuration()
+                configuration.connectionPool = .init(idleTimeout: .seconds(10), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+                let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+                func open(_ path: String, post: Bool = false) async throws -> HTTPClientResponse {
+                    var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+                    request.headers.add(name: "Authorization", value: "Bearer \(chat.token)")
+                    if post {
+                        request.method = .POST
+                        request.headers.add(name: "Content-Type", value: "application/json")
+                        request.body = .bytes(ByteBuffer(string: #"{"sessionId":\#(chat.sessionId),"content":"long"}"#))
+                    }
+                    return try await http.execute(request, timeout: .seconds(30))
+                }
+                var open_: [HTTPClientResponse] = [try await open("/api/chat/stream", post: true)]
+                for _ in 1..<GenerationJob.maxWatchers {
+                    let response = try await open("/api/chat/sessions/\(chat.sessionId)/stream")
+                    #expect(response.status == .ok)
+                    open_.append(response)
+                }
+                let refused = try await open("/api/chat/sessions/\(chat.sessionId)/stream")
+                #expect(refused.status == .tooManyRequests)
+                let text = String(buffer: try await refused.body.collect(upTo: 1 << 16))
+                #expect(text.contains("open in too many places"))
+                // One watcher leaves: there is room again.
+                open_.removeLast()
+                #expect(
+                    try await eventually {
+                        let retry = try await open("/api/chat/sessions/\(chat.sessionId)/stream")
+                        if retry.status == .ok { open_.append(retry) }
+                        return retry.status == .ok
+                    }
+                )
+                open_.removeAll()
+                try await http.shutdown()
             }
         }
     }

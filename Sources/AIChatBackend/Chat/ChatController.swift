@@ -141,7 +141,7 @@ struct ChatController {
         let body = try ChatRequestBody(try await request.jsonObject(limit: self.bodyLimit))
         let prepared = try await self.service.admission.withPermit { try await self.prepare(body, user: user) }
         if let replay = prepared.replay { return ChatStreamResponse.replay(replay) }
-        return ChatStreamResponse.make(job: try self.job(for: prepared), registry: self.service.registry)
+        return try ChatStreamResponse.make(job: try self.job(for: prepared), registry: self.service.registry)
     }
 
     struct CompletionResult: Encodable, Sendable {
@@ -205,7 +205,7 @@ struct ChatController {
             throw APIError.notFound("No corresponding user message found")
         }
         let plan = try Self.plan(answering: question, user: user, session: session, connection: connection, options: body)
-        return ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry)
+        return try ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry)
     }
 
     /// Replaces a user message's text, removes everything after it, and answers it again.
@@ -221,7 +221,7 @@ struct ChatController {
             throw APIError.notFound("Message not found")
         }
         let plan = try Self.plan(answering: message, user: user, session: session, connection: connection, options: body)
-        return ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry)
+        return try ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry)
     }
 
     /// The caller's session and its connection when the session can start an answer now: 404 for a session that is

@@ -1,3 +1,4 @@
+import AIChatCore
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -18,8 +19,10 @@ enum ChatStreamResponse {
     }
 
     /// `registry` is asked to wind down running answers when the server begins a graceful shutdown.
-    static func make(job: GenerationJob, registry: GenerationRegistry) -> Response {
-        let frames = job.watch()
+    static func make(job: GenerationJob, registry: GenerationRegistry) throws -> Response {
+        guard let frames = job.watch() else {
+            throw APIError(.tooManyRequests, "This answer is open in too many places at once; close one and try again")
+        }
         return Response(
             status: .ok,
             headers: Self.headers,

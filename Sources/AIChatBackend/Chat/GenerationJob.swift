@@ -168,10 +168,19 @@ public final class GenerationJob: Sendable {
         for subscriber in subscribers { subscriber.finish() }
     }
 
-    /// The frames so far followed by the live ones; the stream ends when the job does.
-    func watch() -> AsyncStream<ByteBuffer> {
+    /// How many clients may watch one answer at once (tabs, re-attaches); each holds a connection and a buffer.
+    static let maxWatchers = 32
+
+    /// The frames so far followed by the live ones; the stream ends when the job does. Nil when ``maxWatchers``
+    /// clients are watching already.
+    func watch() -> AsyncStream<ByteBuffer>? {
         let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
+        var full = false
         let id = self.state.withLock { state -> UInt64? in
+            if !state.finished, state.subscribers.count >= Self.maxWatchers {
+                full = true
+                return nil
+            }
             for frame in state.opening { continuation.yield(frame) }
             if !state.reasoning.isEmpty { continuation.yield(SSEFrame.reasoning(state.reasoning)) }
             if !state.content.isEmpty { continuation.yield(SSEFrame.content(state.content)) }
@@ -184,7 +193,7 @@ public final class GenerationJob: Sendable {
         }
         guard let id else {
             continuation.finish()
-            return stream
+            return full ? nil : stream
         }
         continuation.onTermination = { [weak self] _ in
             _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
