@@ -159,7 +159,8 @@ public final class Backend: Sendable {
         let resolver = ModelResolver(connections: self.connections, catalog: self.catalog)
         let signedIn = RequireUserMiddleware(authenticator: authenticator)
         SessionsController(
-            sessions: self.sessions, messages: self.messages, connections: self.connections, resolver: resolver, registry: self.registry, bodyLimit: limit
+            sessions: self.sessions, messages: self.messages, connections: self.connections, resolver: resolver, registry: self.registry,
+            bodyLimit: limit
         )
             .addRoutes(to: router.group("api/sessions").add(middleware: signedIn))
         let chat = router.group("api/chat").add(middleware: signedIn)

@@ -338,8 +338,8 @@ final class ChatService: Sendable {
                     try? await messageStore.insertUsage(
                         NewUsage(
                             sessionId: plan.session.id, messageId: nil, model: plan.session.modelRawId ?? "unknown", provider: plan.connection.host,
-                            promptTokens: prompt, completionTokens: output, totalTokens: completion.usage?.total ?? prompt + output, contextLimit: nil,
-                            kind: "title"
+                            promptTokens: prompt, completionTokens: output, totalTokens: completion.usage?.total ?? prompt + output,
+                            contextLimit: nil, kind: "title"
                         )
                     )
                 }
@@ -361,9 +361,8 @@ final class ChatService: Sendable {
         var extractor = ReasoningTagExtractor(tags: ReasoningTagExtractor.defaultTags)
         var visible = extractor.split(text).compactMap { if case .content(let part) = $0 { part } else { nil } }.joined()
         visible += extractor.finish().compactMap { if case .content(let part) = $0 { part } else { nil } }.joined()
-        guard let line = visible.withoutNulCharacters.split(whereSeparator: \.isNewline).map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { !$0.isEmpty }) else {
-            return nil
-        }
+        let lines = visible.withoutNulCharacters.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let line = lines.first(where: { !$0.isEmpty }) else { return nil }
         var title = line.replacingOccurrences(of: #"^(title|标题)\s*[:：]\s*"#, with: "", options: [.regularExpression, .caseInsensitive])
         title = title.trimmingCharacters(in: CharacterSet(charactersIn: "#*_`\"'“”‘’「」《》 .。"))
         title = String(title.prefix(50)).trimmingCharacters(in: .whitespaces)

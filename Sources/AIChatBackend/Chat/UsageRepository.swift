@@ -77,8 +77,8 @@ struct SQLUsageRepository: UsageRepository {
         try await self.database.read { sql in
             try await sql.raw(
                 """
-                SELECT u."sessionId" AS s, \(unsafeRaw: Self.sum(#"u."promptTokens""#, as: "p")), \(unsafeRaw: Self.sum(#"u."completionTokens""#, as: "c")),
-                    \(unsafeRaw: Self.sum(#"u."totalTokens""#, as: "t"))
+                SELECT u."sessionId" AS s, \(unsafeRaw: Self.sum(#"u."promptTokens""#, as: "p")),
+                    \(unsafeRaw: Self.sum(#"u."completionTokens""#, as: "c")), \(unsafeRaw: Self.sum(#"u."totalTokens""#, as: "t"))
                 FROM "usage_metrics" u JOIN "chat_sessions" cs ON cs."id" = u."sessionId"
                 WHERE cs."userId" = \(bind: userId) GROUP BY u."sessionId" ORDER BY u."sessionId"
                 """

@@ -14,8 +14,9 @@ public enum AppMode: String, CaseIterable, Sendable {
 /// Variables (defaults in brackets): `PORT` (→ `BACKEND_PORT` → 8001), `HOST` (0.0.0.0), `APP_ENV`/`NODE_ENV`
 /// (development), `DATABASE_URL` (file:./data/app.db), `JWT_SECRET` and `ENCRYPTION_KEY` (generated and kept in
 /// the data folder when unset), `APP_MODE` (single), `DEFAULT_CONTEXT_TOKEN_LIMIT` (4000), `ENABLE_CORS` (true),
-/// `CORS_ORIGIN` (*), `LOG_LEVEL`, `COOKIE_SECURE` (auto), `MAX_BODY_BYTES` (32 MiB), `MAX_ANSWER_BYTES` (8 MiB), `HTTP_IDLE_TIMEOUT_S` (75), `LOGIN_MAX_FAILURES` (10),
-/// `LOGIN_WINDOW_SECONDS` (900), `BCRYPT_COST` (12), and the fallbacks of the system settings (see ``SystemSettingKey``).
+/// `CORS_ORIGIN` (*), `LOG_LEVEL`, `COOKIE_SECURE` (auto), `MAX_BODY_BYTES` (32 MiB), `MAX_ANSWER_BYTES` (8 MiB),
+/// `HTTP_IDLE_TIMEOUT_S` (75), `LOGIN_MAX_FAILURES` (10), `LOGIN_WINDOW_SECONDS` (900), `BCRYPT_COST` (12), and the
+/// fallbacks of the system settings (see ``SystemSettingKey``).
 public struct BackendConfiguration: Sendable {
     public var host: String
     public var port: Int
