@@ -39,12 +39,14 @@ struct CatalogController {
 
     /// Reads one override: `connectionId`, `rawId`, and `tags` and/or `capabilities` (`{"vision": false, …}`).
     func override(from body: JSONObject, userId: Int) async throws -> ModelOverride {
-        let connectionId: Int
-        switch body.raw("connectionId") {
-            case .number(let value)? where Int(exactly: value).map({ $0 >= 1 }) == true: connectionId = Int(exactly: value)!
-            case .string(let text)? where Int(text).map({ $0 >= 1 }) == true: connectionId = Int(text)!
-            default: throw APIError.badRequest("connectionId/rawId required")
-        }
+        // A number or a numeric string (exports written by the original carry either).
+        let connectionId: Int? =
+            switch body.raw("connectionId") {
+                case .number(let value)?: Int(exactly: value)
+                case .string(let text)?: Int(text)
+                default: nil
+            }
+        guard let connectionId, connectionId >= 1 else { throw APIError.badRequest("connectionId/rawId required") }
         guard let rawId = try body.optionalString("rawId", maxLength: 256, trim: true), !rawId.isEmpty else {
             throw APIError.badRequest("connectionId/rawId required")
         }

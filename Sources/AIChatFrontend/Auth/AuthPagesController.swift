@@ -11,26 +11,6 @@ struct AuthPagesController: Sendable {
     let backend: BackendClient
     let cookie: SessionCookie
 
-    struct LoginForm {
-        var username: String?
-        var password: String?
-        var next: String?
-
-        init(_ fields: [String: String]) {
-            (self.username, self.password, self.next) = (fields["username"], fields["password"], fields["next"])
-        }
-    }
-
-    struct RegisterForm {
-        var username: String?
-        var password: String?
-        var confirmPassword: String?
-
-        init(_ fields: [String: String]) {
-            (self.username, self.password, self.confirmPassword) = (fields["username"], fields["password"], fields["confirmPassword"])
-        }
-    }
-
     func addRoutes(to router: Router<FrontendRequestContext>) {
         router.get("/auth/login", use: self.showLogin)
         router.post("/auth/login", use: self.login)
@@ -118,12 +98,12 @@ struct AuthPagesController: Sendable {
     }
 
     @Sendable func login(_ request: Request, context: FrontendRequestContext) async throws -> Response {
-        let form = LoginForm(try await Self.formFields(from: request))
-        let username = (form.username ?? "").trimmingCharacters(in: .whitespaces)
-        let next = Self.safeNext(form.next)
+        let form = try await Self.formFields(from: request)
+        let username = (form["username"] ?? "").trimmingCharacters(in: .whitespaces)
+        let next = Self.safeNext(form["next"])
         let language = self.environment.language(for: request)
         let strings = self.environment.localization(language)
-        guard !username.isEmpty, let password = form.password, !password.isEmpty else {
+        guard !username.isEmpty, let password = form["password"], !password.isEmpty else {
             return await self.loginPage(request, context: context, error: strings.text("auth.fillAll"), username: username, next: next, status: .badRequest)
         }
         let reply: BackendClient.Reply
@@ -173,9 +153,9 @@ struct AuthPagesController: Sendable {
     }
 
     @Sendable func register(_ request: Request, context: FrontendRequestContext) async throws -> Response {
-        let form = RegisterForm(try await Self.formFields(from: request))
-        let username = (form.username ?? "").trimmingCharacters(in: .whitespaces)
-        let password = form.password ?? ""
+        let form = try await Self.formFields(from: request)
+        let username = (form["username"] ?? "").trimmingCharacters(in: .whitespaces)
+        let password = form["password"] ?? ""
         let language = self.environment.language(for: request)
         let strings = self.environment.localization(language)
         let problem: String? =
@@ -183,7 +163,7 @@ struct AuthPagesController: Sendable {
                 strings.text("auth.usernameRule")
             } else if !Self.validPassword(password) {
                 strings.text("auth.passwordRule")
-            } else if password != form.confirmPassword {
+            } else if password != form["confirmPassword"] {
                 strings.text("auth.mismatch")
             } else {
                 nil
