@@ -3,19 +3,36 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// The files under `Resources/public`, read into memory once at start-up.
+/// The files under `Resources/public`, read once at start-up.
 ///
-/// Each is served at `/static/<path>` (revalidated with its ETag) and at `/static/<version>/<path>`, where
+/// Files up to ``inMemoryLimit`` stay in memory; larger ones (the vendored libraries) are read from disk when
+/// asked for, which browsers rarely do: the versioned URLs are cached for good. Each is served at `/static/<path>` (revalidated with its ETag) and at `/static/<version>/<path>`, where
 /// `version` is a digest of all files, with a one-year `immutable` lifetime: pages link the versioned URLs, so a
 /// new release is fetched at once and an unchanged one never is. A `<file>.gz` sibling made by
 /// `scripts/compress-assets.sh` is sent instead when the browser accepts gzip, unless it is older than its source.
 struct StaticAssets: Sendable {
+    /// The bytes of one variant of a file: held in memory, or a file on disk of a known size.
+    enum Content: Sendable {
+        case memory(ByteBuffer)
+        case file(path: String, size: Int)
+
+        var size: Int {
+            switch self {
+            case .memory(let buffer): buffer.readableBytes
+            case .file(_, let size): size
+            }
+        }
+    }
+
     struct Asset: Sendable {
-        let body: ByteBuffer
-        let gzip: ByteBuffer?
+        let body: Content
+        let gzip: Content?
         let contentType: String
         let etag: String
     }
+
+    /// Files larger than this are served from disk.
+    static let inMemoryLimit = 64 << 10
 
     let assets: [String: Asset]
     /// Digest of every file, 12 hex digits.
@@ -27,6 +44,8 @@ struct StaticAssets: Sendable {
         "woff2": "font/woff2", "woff": "font/woff", "ttf": "font/ttf", "txt": "text/plain; charset=utf-8",
         "webmanifest": "application/manifest+json",
     ]
+
+    let fileIO = FileIO()
 
     init(directory: String) throws {
         let root = URL(fileURLWithPath: directory, isDirectory: true).standardizedFileURL
@@ -54,7 +73,12 @@ struct StaticAssets: Sendable {
             // A sibling older than its source is stale (the source was edited since): serve the source only.
             var gzip = files[path + ".gz"]
             if let source = modified[path], let compressed = modified[path + ".gz"], compressed < source { gzip = nil }
-            assets[path] = Asset(body: ByteBuffer(data: data), gzip: gzip.map { ByteBuffer(data: $0) }, contentType: type, etag: "\"\(digest)\"")
+            func content(_ data: Data, _ path: String) -> Content {
+                data.count > Self.inMemoryLimit ? .file(path: root.path + "/" + path, size: data.count) : .memory(ByteBuffer(data: data))
+            }
+            assets[path] = Asset(
+                body: content(data, path), gzip: gzip.map { content($0, path + ".gz") }, contentType: type, etag: "\"\(digest)\""
+            )
         }
         self.assets = assets
         self.version = String(combined.hex.prefix(12))
@@ -64,15 +88,18 @@ struct StaticAssets: Sendable {
     var prefix: String { "/static/\(self.version)" }
 
     func addRoutes(to router: Router<some RequestContext>) {
-        router.get("/static/**") { request, context in try self.serve(request, path: context.parameters.getCatchAll()) }
+        router.get("/static/**") { request, context in try await self.serve(request, path: context.parameters.getCatchAll(), context: context) }
         router.head("/static/**") { request, context in
-            var response = try self.serve(request, path: context.parameters.getCatchAll())
+            var response = try await self.serve(request, path: context.parameters.getCatchAll(), context: context)
+            let length = response.headers[.contentLength] ?? response.body.contentLength.map(String.init)
             response.body = .init()
+            response.headers[.contentLength] = length
             return response
         }
     }
 
-    func serve(_ request: Request, path components: [Substring]) throws -> Response {
+    /// The response for `path`. A file on disk is read only as the body is written.
+    func serve(_ request: Request, path components: [Substring], context: some RequestContext) async throws -> Response {
         var parts = components
         var immutable = false
         if let first = parts.first, first.count == 12, first.allSatisfy(\.isHexDigit) {
@@ -94,8 +121,14 @@ struct StaticAssets: Sendable {
             return Response(status: .notModified, headers: headers)
         }
         if compressed { headers[.contentEncoding] = "gzip" }
-        headers[.contentLength] = String(body.readableBytes)
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: body))
+        switch body {
+        case .memory(let buffer):
+            headers[.contentLength] = String(buffer.readableBytes)
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
+        case .file(let path, _):
+            // The body states its own length (the file's, should it have changed since start-up).
+            return Response(status: .ok, headers: headers, body: try await self.fileIO.loadFile(path: path, context: context))
+        }
     }
 }
 
