@@ -5,6 +5,21 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// How the release builds of the two servers are linked, so that a running server maps few pages of its binary:
+/// with lld, packed relative relocations (glibc 2.36+), no exported symbols, the functions the server runs first
+/// (`Sources/<server>/link.order`, made by `scripts/link-order.sh`) laid out together, and the compiler's unnamed
+/// helpers in one place (`scripts/link-layout.lds`). Release builds compile every function into a section of its
+/// own (`scripts/release-build.sh`), which lets the order move single functions.
+func releaseLinking(_ server: String) -> [LinkerSetting] {
+    let order = Context.packageDirectory + "/Sources/" + server + "/link.order"
+    let layout = Context.packageDirectory + "/scripts/link-layout.lds"
+    let flags = ["-use-ld=lld"]
+        + ["-z", "pack-relative-relocs", "--no-export-dynamic", "--symbol-ordering-file=" + order, "--no-warn-symbol-ordering"]
+            .flatMap { ["-Xlinker", $0] }
+        + ["-Xlinker", "--script=" + layout]
+    return [.unsafeFlags(flags, .when(configuration: .release))]
+}
+
 let package = Package(
     name: "aichat",
     platforms: [.macOS(.v14)],
@@ -77,12 +92,16 @@ let package = Package(
         .executableTarget(
             name: "aichat-backend",
             dependencies: ["AIChatBackend", "AIChatCore"],
-            swiftSettings: swiftSettings
+            exclude: ["link.order"],
+            swiftSettings: swiftSettings,
+            linkerSettings: releaseLinking("aichat-backend")
         ),
         .executableTarget(
             name: "aichat-frontend",
             dependencies: ["AIChatFrontend", "AIChatCore"],
-            swiftSettings: swiftSettings
+            exclude: ["link.order"],
+            swiftSettings: swiftSettings,
+            linkerSettings: releaseLinking("aichat-frontend")
         ),
         .executableTarget(
             name: "aichat-bench",

@@ -33,15 +33,15 @@ for app in "${APPS[@]}"; do
   esac
 done
 
-swift_args=(-c release --static-swift-stdlib)
+swift_args=()
 [ -z "${SWIFT_SCRATCH_PATH:-}" ] || swift_args+=(--scratch-path "$SWIFT_SCRATCH_PATH")
 
 mkdir -p dist
 if [ "${SKIP_SWIFT_BUILD:-}" != 1 ]; then
   for app in "${APPS[@]}"; do
-    swift build "${swift_args[@]}" --product "$app"
+    scripts/release-build.sh "${swift_args[@]}" --product "$app"
   done
-  bin_dir=$(swift build "${swift_args[@]}" --show-bin-path)
+  bin_dir=$(scripts/release-build.sh "${swift_args[@]}" --show-bin-path)
   for app in "${APPS[@]}"; do
     install -m 0755 "$bin_dir/$app" "dist/$app"
     strip "dist/$app"

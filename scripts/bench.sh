@@ -10,8 +10,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Linked like the images ship them: the Swift runtime and Foundation statically.
-build=(swift build -c release --static-swift-stdlib)
+# Built and linked like the images ship them (scripts/release-build.sh).
+build=(scripts/release-build.sh)
 "${build[@]}" --product aichat-backend
 "${build[@]}" --product aichat-frontend
 "${build[@]}" --product aichat-bench
