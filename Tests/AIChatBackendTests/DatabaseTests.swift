@@ -35,6 +35,13 @@ import Testing
         #expect(journal == "wal")
         let foreignKeys = try await database.read { sql in try await sql.raw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self) }
         #expect(foreignKeys == 1)
+        // Every connection, the writer's and the readers', keeps a small page cache of its own.
+        let cacheSize: @Sendable (any SQLDatabase) async throws -> Int? = { sql in
+            try await sql.raw("PRAGMA cache_size").first()?.decode(column: "cache_size", as: Int.self)
+        }
+        let readerCache = try await database.read(cacheSize)
+        let writerCache = try await database.write(cacheSize)
+        #expect(readerCache == -SQLiteAppDatabase.pageCacheKiB && writerCache == -SQLiteAppDatabase.pageCacheKiB)
         await database.close()
         #expect(FileManager.default.fileExists(atPath: path))
     }

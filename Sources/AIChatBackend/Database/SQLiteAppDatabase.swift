@@ -90,7 +90,14 @@ public final class SQLiteAppDatabase: AppDatabase {
         try await sql.raw("PRAGMA foreign_keys = ON").run()
         try await sql.raw("PRAGMA busy_timeout = 5000").run()
         try await sql.raw("PRAGMA synchronous = NORMAL").run()
+        // Each connection's own page cache (SQLite's default is up to 2 MB): the operating system caches the file
+        // as well, so a small one costs a few microseconds per query, while the default grows to several MB of
+        // process memory across the pool once the database is larger than that.
+        try await sql.raw("PRAGMA cache_size = -\(unsafeRaw: String(Self.pageCacheKiB))").run()
     }
+
+    /// Upper bound of each connection's page cache, in KiB.
+    static let pageCacheKiB = 512
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         let index = await self.readerPool.take()

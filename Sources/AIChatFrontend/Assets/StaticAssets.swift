@@ -5,8 +5,10 @@ import NIOCore
 
 /// The files under `Resources/public`, read once at start-up.
 ///
-/// Files up to ``inMemoryLimit`` stay in memory; larger ones (the vendored libraries) are read from disk when
-/// asked for, which browsers rarely do: the versioned URLs are cached for good. Each is served at `/static/<path>` (revalidated with its ETag) and at `/static/<version>/<path>`, where
+/// Files up to ``inMemoryLimit`` stay in memory; larger ones are read from disk when asked for, which browsers
+/// rarely do: the versioned URLs are cached for good.
+///
+/// Each is served at `/static/<path>` (revalidated with its ETag) and at `/static/<version>/<path>`, where
 /// `version` is a digest of all files, with a one-year `immutable` lifetime: pages link the versioned URLs, so a
 /// new release is fetched at once and an unchanged one never is. A `<file>.gz` sibling made by
 /// `scripts/compress-assets.sh` is sent instead when the browser accepts gzip, unless it is older than its source.
@@ -31,8 +33,8 @@ struct StaticAssets: Sendable {
         let etag: String
     }
 
-    /// Files larger than this are served from disk.
-    static let inMemoryLimit = 64 << 10
+    /// Files larger than this are served from disk: the vendored libraries, their fonts and the larger scripts.
+    static let inMemoryLimit = 16 << 10
 
     let assets: [String: Asset]
     /// Digest of every file, 12 hex digits.
