@@ -7,9 +7,9 @@ let swiftSettings: [SwiftSetting] = [
 
 /// How the release builds of the two servers are linked, so that a running server maps few pages of its binary:
 /// with lld, packed relative relocations (glibc 2.36+), no exported symbols, the functions the server runs first
-/// (`Sources/<server>/link.order`, made by `scripts/link-order.sh`) laid out together, and the compiler's unnamed
-/// helpers in one place (`scripts/link-layout.lds`). Release builds compile every function into a section of its
-/// own (`scripts/release-build.sh`), which lets the order move single functions.
+/// (`Sources/<server>/link.order`, made by `scripts/link-order.sh`) laid out together, and the small functions the
+/// compiler gives private names kept in one place (`scripts/link-layout.lds`). Release builds compile every function
+/// into a section of its own (`scripts/release-build.sh`), which lets the order move single functions.
 func releaseLinking(_ server: String) -> [LinkerSetting] {
     let order = Context.packageDirectory + "/Sources/" + server + "/link.order"
     let layout = Context.packageDirectory + "/scripts/link-layout.lds"

@@ -30,16 +30,23 @@ def functions(binary):
 
 
 def shared_section_functions(archives):
-    """Names of the functions that sit in an object file's one `.text` section rather than in their own."""
-    names = set()
+    """For each function that sits in an object file's one `.text` section rather than in its own: the object files
+    (archive members) where it does."""
+    members = {}
+    member = None
+    header = re.compile(r"^(\S+):\s+file format ")
     line_format = re.compile(r"^[0-9a-f]+ .{7} (\S+)\s+[0-9a-f]+\s+(?:\.hidden )?(\S+)$")
     for archive in archives:
         listing = subprocess.run(["objdump", "-t", archive], capture_output=True, text=True).stdout
         for line in listing.splitlines():
+            start = header.match(line)
+            if start:
+                member = archive + ":" + start.group(1)
+                continue
             match = line_format.match(line)
             if match and match.group(1) == ".text" and " F " in line:
-                names.add(match.group(2))
-    return names
+                members.setdefault(match.group(2), set()).add(member)
+    return members
 
 
 def main(argv):
@@ -56,13 +63,19 @@ def main(argv):
         with open(argv[3]) as file:
             entered = [int(line, 16) for line in file if line.strip()]
         ran = set(entered)
+        # lld orders every function of a name. A local name can stand for several functions, some of which did not
+        # run (merged helpers, value witnesses). Moving those along costs little when they sit in sections of their
+        # own, but one in a prebuilt object's shared `.text` would drag that whole object's code along: such a name
+        # is kept only when those objects are moved anyway, for another function of theirs that ran.
+        moved = set()
+        for address in entered:
+            for name in names.get(address, []):
+                if instances[name] <= ran:
+                    moved |= bulky.get(name, set())
         written = set()
         for address in entered:
             for name in names.get(address, []):
-                # lld orders every function of a name. A local name can stand for several functions, some of which
-                # did not run (merged helpers, value witnesses): such a name is left out when one of them shares a
-                # section with many others, which would all move along.
-                if name not in written and (instances[name] <= ran or name not in bulky):
+                if name not in written and (instances[name] <= ran or bulky.get(name, set()) <= moved):
                     written.add(name)
                     print(name)
         return 0
