@@ -7,22 +7,7 @@ import Logging
 @main
 struct BackendMain {
     static func main() async {
-        MemoryTuning.apply(environment: ProcessInfo.processInfo.environment)
-        let env = EnvironmentValues.load()
-        let configuration: BackendConfiguration
-        do {
-            configuration = try BackendConfiguration(env: env)
-        } catch {
-            FileHandle.standardError.write(Data("\(error)\n".utf8))
-            exit(1)
-        }
-        let level = configuration.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardOutput(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "aichat-backend")
+        let (configuration, logger) = startServer(label: "aichat-backend", configuration: BackendConfiguration.init(env:), logLevel: \.logLevel)
         let arguments = CommandLine.arguments.dropFirst()
         do {
             if arguments.first == "migrate" {
