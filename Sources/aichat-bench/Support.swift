@@ -133,11 +133,27 @@ final class BackendProcess: Sendable {
         return kilobytes / 1024
     }
 
+    /// Stops the server with SIGTERM (its graceful shutdown), and with SIGKILL if it is still there after 30 s, so
+    /// that no server outlives a run (a leftover one would hold the benchmark's output pipe open and share the
+    /// CPU with the next run). Liveness is read from /proc, not from `Process`'s own bookkeeping.
     func stop() {
-        guard self.process.isRunning else { return }
-        self.process.terminate()
-        self.process.waitUntilExit()
+        let pid = self.process.processIdentifier
+        if pid > 0, Self.alive(pid) {
+            kill(pid, SIGTERM)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while Self.alive(pid), ContinuousClock.now < deadline { usleep(20_000) }
+            if Self.alive(pid) { kill(pid, SIGKILL) }
+        }
         try? FileManager.default.removeItem(atPath: self.directory)
+    }
+
+    /// Whether `pid` is a process that has not exited (an exited one not yet reaped is a zombie, state Z).
+    static func alive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        let state = stat[stat.index(after: close)...].drop(while: { $0 == " " }).first
+        return state != "Z" && state != "X"
     }
 }
 
