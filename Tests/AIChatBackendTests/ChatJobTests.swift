@@ -3,7 +3,6 @@ import AsyncHTTPClient
 import Foundation
 import SQLKit
 import HummingbirdTesting
-import NIOCore
 import Testing
 
 @testable import AIChatBackend
@@ -122,39 +121,33 @@ import Testing
                 let chat = try await ChatFixture.make(client, fake: fake)
                 fake.enqueue(Self.slowAnswer(200))
                 let port = try #require(client.port)
+                // A client of its own: the shared one opens only a few connections to one host at a time.
                 var configuration = HTTPClient.Configuration()
                 configuration.connectionPool = .init(idleTimeout: .seconds(10), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
                 let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-                func open(_ path: String, post: Bool = false) async throws -> HTTPClientResponse {
-                    var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
-                    request.headers.add(name: "Authorization", value: "Bearer \(chat.token)")
-                    if post {
-                        request.method = .POST
-                        request.headers.add(name: "Content-Type", value: "application/json")
-                        request.body = .bytes(ByteBuffer(string: #"{"sessionId":\#(chat.sessionId),"content":"long"}"#))
-                    }
-                    return try await http.execute(request, timeout: .seconds(30))
+                func open(_ path: String, json: [String: Any]? = nil) async throws -> LiveStream {
+                    try await LiveStream.open(port: port, path: path, json: json, token: chat.token, client: http)
                 }
-                var open_: [HTTPClientResponse] = [try await open("/api/chat/stream", post: true)]
+                func watch() async throws -> LiveStream { try await open("/api/chat/sessions/\(chat.sessionId)/stream") }
+                var watchers = [try await open("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "long"])]
                 for _ in 1..<GenerationJob.maxWatchers {
-                    let response = try await open("/api/chat/sessions/\(chat.sessionId)/stream")
-                    #expect(response.status == .ok)
-                    open_.append(response)
+                    let watcher = try await watch()
+                    #expect(watcher.response.status == .ok)
+                    watchers.append(watcher)
                 }
-                let refused = try await open("/api/chat/sessions/\(chat.sessionId)/stream")
-                #expect(refused.status == .tooManyRequests)
-                let text = String(buffer: try await refused.body.collect(upTo: 1 << 16))
-                #expect(text.contains("open in too many places"))
+                let refused = try await watch()
+                #expect(refused.response.status == .tooManyRequests)
+                #expect(try await refused.read { _ in false }.contains("open in too many places"))
                 // One watcher leaves: there is room again.
-                open_.removeLast()
+                watchers.removeLast()
                 #expect(
                     try await eventually {
-                        let retry = try await open("/api/chat/sessions/\(chat.sessionId)/stream")
-                        if retry.status == .ok { open_.append(retry) }
-                        return retry.status == .ok
+                        let retry = try await watch()
+                        if retry.response.status == .ok { watchers.append(retry) }
+                        return retry.response.status == .ok
                     }
                 )
-                open_.removeAll()
+                watchers.removeAll()
                 try await http.shutdown()
             }
         }

@@ -174,29 +174,32 @@ public final class GenerationJob: Sendable {
     /// The frames so far followed by the live ones; the stream ends when the job does. Nil when ``maxWatchers``
     /// clients are watching already.
     func watch() -> AsyncStream<ByteBuffer>? {
+        enum Outcome {
+            case full, finished, watching(UInt64)
+        }
         let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
-        var full = false
-        let id = self.state.withLock { state -> UInt64? in
-            if !state.finished, state.subscribers.count >= Self.maxWatchers {
-                full = true
-                return nil
-            }
+        let outcome = self.state.withLock { state -> Outcome in
+            if !state.finished, state.subscribers.count >= Self.maxWatchers { return .full }
             for frame in state.opening { continuation.yield(frame) }
             if !state.reasoning.isEmpty { continuation.yield(SSEFrame.reasoning(state.reasoning)) }
             if !state.content.isEmpty { continuation.yield(SSEFrame.content(state.content)) }
             for frame in state.after { continuation.yield(frame) }
-            guard !state.finished else { return nil }
+            guard !state.finished else { return .finished }
             let id = state.nextSubscriber
             state.nextSubscriber += 1
             state.subscribers[id] = continuation
-            return id
+            return .watching(id)
         }
-        guard let id else {
-            continuation.finish()
-            return full ? nil : stream
-        }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+        switch outcome {
+            case .full:
+                continuation.finish()
+                return nil
+            case .finished:
+                continuation.finish()
+            case .watching(let id):
+                continuation.onTermination = { [weak self] _ in
+                    _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+                }
         }
         return stream
     }

@@ -88,7 +88,7 @@ final class LiveStream {
         self.iterator = response.body.makeAsyncIterator()
     }
 
-    static func open(port: Int, path: String, json: [String: Any]?, token: String) async throws -> LiveStream {
+    static func open(port: Int, path: String, json: [String: Any]?, token: String, client: HTTPClient = .shared) async throws -> LiveStream {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = json == nil ? .GET : .POST
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
@@ -96,7 +96,7 @@ final class LiveStream {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
         }
-        return LiveStream(response: try await HTTPClient.shared.execute(request, timeout: .seconds(30)))
+        return LiveStream(response: try await client.execute(request, timeout: .seconds(30)))
     }
 
     /// Reads until `predicate` holds for the text read by this call (or the body ends); returns that text.

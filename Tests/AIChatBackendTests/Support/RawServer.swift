@@ -12,8 +12,8 @@ enum RawServer {
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             // Any request bytes are taken as the whole request: the reply is fixed.
-            let buffer = context.channel.allocator.buffer(bytes: self.bytes)
-            context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(NIOAny(channel.allocator.buffer(bytes: self.bytes))).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 
