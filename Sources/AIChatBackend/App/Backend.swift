@@ -177,7 +177,7 @@ public final class Backend: Sendable {
     /// The HTTP server with this backend's routes; closing the database is part of its graceful shutdown.
     public func application() -> some ApplicationProtocol {
         var app = Application(
-            responder: ChildTaskResponder(self.router().buildResponder()),
+            responder: ChildTaskResponder(self.router().buildResponder(), admission: ChatController.admission()),
             server: http1Server(idleTimeoutSeconds: self.configuration.httpIdleTimeoutSeconds),
             configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port), serverName: "aichat-backend"),
             logger: self.logger

@@ -21,6 +21,12 @@ struct ChatController {
         group.post("generate", use: self.generate)
     }
 
+    /// The sends that start an answer take turns, at most 32 at once (see ``RequestAdmission``): their handlers do
+    /// database work only and return as soon as the answer's job has started, so a burst of them queues cheaply.
+    static func admission() -> RequestAdmission {
+        RequestAdmission(permits: 32, routes: [(.post, "/api/chat/stream"), (.post, "/api/chat/regenerate"), (.post, "/api/chat/edit")])
+    }
+
     static let defaultTitles: Set<String> = ["", "New Chat", "新的对话", "新对话"]
 
     /// A title from the first message: code blocks and images removed, Markdown markers stripped, one line,
@@ -139,7 +145,7 @@ struct ChatController {
         var request = request
         let user = try context.requireUser()
         let body = try ChatRequestBody(try await request.jsonObject(limit: self.bodyLimit))
-        let prepared = try await self.service.admission.withPermit { try await self.prepare(body, user: user) }
+        let prepared = try await self.prepare(body, user: user)
         if let replay = prepared.replay { return ChatStreamResponse.replay(replay) }
         return try ChatStreamResponse.make(job: try self.job(for: prepared), registry: self.service.registry)
     }

@@ -32,9 +32,6 @@ final class ChatService: Sendable {
     let contextLimits: ContextLimits
     let registry: GenerationRegistry
     let logger: Logger
-    /// Bounds how many requests prepare an answer at once, so a burst of sends queues instead of holding every
-    /// request's working memory at the same time.
-    let admission = AsyncSemaphore(permits: 32)
     /// Bounds the memory one answer can take: a provider that keeps sending (a model stuck in a loop, a hostile
     /// server behind a personal connection) is cut off here, and what it sent so far is kept.
     let maxAnswerBytes: Int
@@ -71,7 +68,8 @@ final class ChatService: Sendable {
             throw APIError(.serviceUnavailable, "The server is restarting; try again in a moment")
         }
         guard registered === job else { return registered }
-        let task = Task {
+        // Detached: the job copies none of the request's task-local values (it outlives the request anyway).
+        let task = Task.detached {
             await self.run(plan, job: job)
         }
         job.setRunner(task)

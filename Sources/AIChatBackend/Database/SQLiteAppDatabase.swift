@@ -1,3 +1,4 @@
+import AIChatCore
 import Foundation
 import Logging
 import NIOCore

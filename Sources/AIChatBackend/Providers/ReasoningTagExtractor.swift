@@ -54,9 +54,15 @@ public struct ReasoningTagExtractor: Sendable {
     private var carry: [UInt8] = []
 
     public init(tags: [TagPair]) {
-        let pairs = tags.filter { !$0.open.isEmpty && !$0.close.isEmpty }
-        self.tags = pairs.map { (Array($0.open.utf8), Array($0.close.utf8)) }
+        // Every answer with reasoning display on starts an extractor with the default list: it shares one table.
+        self.tags = tags == Self.defaultTags ? Self.defaultTable : Self.table(tags)
         self.maxTagLength = self.tags.map { max($0.open.count, $0.close.count) }.max() ?? 0
+    }
+
+    private static let defaultTable = table(defaultTags)
+
+    private static func table(_ tags: [TagPair]) -> [(open: [UInt8], close: [UInt8])] {
+        tags.filter { !$0.open.isEmpty && !$0.close.isEmpty }.map { (Array($0.open.utf8), Array($0.close.utf8)) }
     }
 
     /// From the settings' form: `mode` is `default`, `custom` or `off`; `customTags` is a JSON array of two strings.

@@ -7,17 +7,46 @@ import Hummingbird
 /// would keep the frames of authentication, database reads and JSON parsing it went through before its first
 /// byte. The child task ends when the handler returns its response; the body is then written from the shallow
 /// connection task. Cancellation of the connection task reaches the child through the task group.
+///
+/// Requests that ``RequestAdmission`` covers wait for a permit before the child task starts, so a burst of them
+/// queues holding only its connection instead of a full middleware and handler chain each.
 public struct ChildTaskResponder<Base: HTTPResponder>: HTTPResponder where Base.Context: Sendable {
     public typealias Context = Base.Context
 
     let base: Base
+    let admission: RequestAdmission?
 
-    public init(_ base: Base) {
+    public init(_ base: Base, admission: RequestAdmission? = nil) {
         self.base = base
+        self.admission = admission
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
-        try await runInChildTask { try await self.base.respond(to: request, context: context) }
+        guard let admission = self.admission, admission.covers(request) else {
+            return try await runInChildTask { try await self.base.respond(to: request, context: context) }
+        }
+        await admission.permits.acquire()
+        defer { admission.permits.release() }
+        return try await runInChildTask { try await self.base.respond(to: request, context: context) }
+    }
+}
+
+/// Which requests take turns, and how many of them are handled at once.
+///
+/// Meant for requests that arrive in bursts and whose handling is short and bounded (database work, no remote
+/// calls): each one handled needs a call chain of some 20 KB while it waits for the database, so two thousand
+/// messages sent at once would otherwise hold some 40 MB of task memory that stays with the process. Waiting for a
+/// permit costs only the connection's own task; a request holding one that takes long would delay the others, so
+/// requests that wait for remote servers must not be covered.
+public struct RequestAdmission: Sendable {
+    let permits: AsyncSemaphore
+    let covers: @Sendable (Request) -> Bool
+
+    /// `routes` are (method, path) pairs matched exactly.
+    public init(permits: Int, routes: [(HTTPRequest.Method, String)]) {
+        self.permits = AsyncSemaphore(permits: permits)
+        let table = Dictionary(grouping: routes, by: { $0.1 }).mapValues { Set($0.map { $0.0.rawValue }) }
+        self.covers = { request in table[request.uri.path]?.contains(request.method.rawValue) == true }
     }
 }
 

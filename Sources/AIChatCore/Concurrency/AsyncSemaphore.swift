@@ -4,7 +4,7 @@ import Synchronization
 ///
 /// Taking a free permit and giving one back do not suspend (a lock, not an actor hop); only a caller that has to
 /// wait suspends, and it is resumed in arrival order.
-final class AsyncSemaphore: Sendable {
+public final class AsyncSemaphore: Sendable {
     private struct State {
         var available: Int
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -13,11 +13,11 @@ final class AsyncSemaphore: Sendable {
 
     private let state: Mutex<State>
 
-    init(permits: Int) {
+    public init(permits: Int) {
         self.state = Mutex(State(available: permits))
     }
 
-    func acquire() async {
+    public func acquire() async {
         let granted = self.state.withLock { state -> Bool in
             guard state.available > 0 else { return false }
             state.available -= 1
@@ -37,7 +37,7 @@ final class AsyncSemaphore: Sendable {
         }
     }
 
-    func release() {
+    public func release() {
         let next = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard state.firstWaiter < state.waiters.count else {
                 state.available += 1
@@ -55,7 +55,7 @@ final class AsyncSemaphore: Sendable {
         next?.resume()
     }
 
-    func withPermit<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    public func withPermit<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         await self.acquire()
         defer { self.release() }
         return try await body()
