@@ -91,10 +91,13 @@ public struct Frontend: Sendable {
     }
 
     public func application() -> some ApplicationProtocol {
+        let responder = ChildTaskResponder(self.router().buildResponder())
         var app = Application(
-            responder: ChildTaskResponder(self.router().buildResponder()),
-            server: http1Server(idleTimeoutSeconds: self.configuration.httpIdleTimeoutSeconds),
-            configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port), serverName: "aichat-frontend"),
+            responder: responder,
+            server: http1Server(
+                idleTimeoutSeconds: self.configuration.httpIdleTimeoutSeconds, responder: responder, serverName: "aichat-frontend", logger: self.logger
+            ),
+            configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port)),
             logger: self.logger
         )
         app.addServices(ClientShutdownService(frontend: self))

@@ -2,6 +2,7 @@ import Foundation
 import AIChatCore
 import AsyncHTTPClient
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -174,12 +175,23 @@ public final class Backend: Sendable {
         return router
     }
 
+    /// The routes, each request handled in a child task; answer sends take turns.
+    public func responder() -> ChildTaskResponder<RouterResponder<AppRequestContext>> {
+        ChildTaskResponder(self.router().buildResponder(), admission: ChatController.admission())
+    }
+
+    /// The HTTP server answering with `responder`.
+    public func server(_ responder: ChildTaskResponder<RouterResponder<AppRequestContext>>, logger: Logger) -> HTTPServerBuilder {
+        http1Server(idleTimeoutSeconds: self.configuration.httpIdleTimeoutSeconds, responder: responder, serverName: "aichat-backend", logger: logger)
+    }
+
     /// The HTTP server with this backend's routes; closing the database is part of its graceful shutdown.
     public func application() -> some ApplicationProtocol {
+        let responder = self.responder()
         var app = Application(
-            responder: ChildTaskResponder(self.router().buildResponder(), admission: ChatController.admission()),
-            server: http1Server(idleTimeoutSeconds: self.configuration.httpIdleTimeoutSeconds),
-            configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port), serverName: "aichat-backend"),
+            responder: responder,
+            server: self.server(responder, logger: self.logger),
+            configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port)),
             logger: self.logger
         )
         // Stopped in reverse order: running answers are finished or saved before the database closes.

@@ -57,9 +57,10 @@ func withBackend<T: Sendable>(
     let configuration = try BackendConfiguration(env: TestEnv.values(directory: directory.path, overrides))
     let backend = try await Backend.make(configuration: configuration, logger: TestEnv.logger)
     // The server as the backend runs it (idle timeout included), on a free port.
+    let responder = backend.responder()
     let app = Application(
-        router: backend.router(),
-        server: http1Server(idleTimeoutSeconds: configuration.httpIdleTimeoutSeconds),
+        responder: responder,
+        server: backend.server(responder, logger: TestEnv.logger),
         configuration: .init(address: .hostname("127.0.0.1", port: 0)),
         logger: TestEnv.logger
     )
