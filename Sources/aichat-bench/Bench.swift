@@ -17,7 +17,8 @@ import Synchronization
 /// compressed weight of the first page.
 ///
 /// `BENCH_BACKEND_PORT=<port>` uses a backend that is already running there instead of starting one (memory is
-/// then not measured); `BENCH_TRACE=1` prints every resident-memory sample of the concurrent-stream phase.
+/// then not measured); `BENCH_TRACE=1` prints every resident-memory sample of the concurrent-stream phase;
+/// `BENCH_SLOW_EVENTS=<n>` makes each slow stream n events long (10, every 500 ms, by default).
 @main
 struct Bench {
     static func main() async throws {
@@ -91,7 +92,9 @@ struct Bench {
             print(String(format: "relay throughput: %d content events in %.2f s = %.0f events/s (target ≥ 50,000)", count, seconds, Double(count) / seconds))
 
             // 3. Many concurrent slow streams.
-            fake.mode.withLock { $0 = .slow(events: 10, interval: .milliseconds(500)) }
+            // BENCH_SLOW_EVENTS lengthens each stream, so that all of them are open at once even on a slow machine.
+            let slowEvents = ProcessInfo.processInfo.environment["BENCH_SLOW_EVENTS"].flatMap(Int.init) ?? 10
+            fake.mode.withLock { $0 = .slow(events: slowEvents, interval: .milliseconds(500)) }
             var sessions: [Int] = []
             for _ in 0..<streams { sessions.append(try await api.createSession(token: token, connectionId: connection)) }
             let idleRSS = backend.residentMegabytes()
@@ -115,7 +118,7 @@ struct Bench {
                         guard let (count, _) = try? await api.countEvents(url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(id),"content":"slow"}"#, token: token) else {
                             return false
                         }
-                        return count == 10
+                        return count == slowEvents
                     }
                 }
                 var ok = 0

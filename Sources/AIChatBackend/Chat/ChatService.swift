@@ -69,8 +69,9 @@ final class ChatService: Sendable {
         }
         guard registered === job else { return registered }
         // Detached: the job copies none of the request's task-local values (it outlives the request anyway).
+        let answer = AnswerRun(plan: plan, job: job)
         let task = Task.detached {
-            await self.run(plan, job: job)
+            await self.run(answer)
         }
         job.setRunner(task)
         return job
@@ -149,73 +150,114 @@ final class ChatService: Sendable {
         }
     }
 
-    private func run(_ plan: GenerationPlan, job: GenerationJob) async {
-        let opening = (try? await runInChildTask { OpeningRef(await self.open(plan, job: job)) }) ?? OpeningRef(Opening(failure: CancellationError()))
+    /// One answer's state while its job runs, on the heap: a job's task keeps the memory of its largest frames for as
+    /// long as the answer runs, so the frames of the streaming loop hold one reference instead of the plan, the
+    /// accumulated answer and the outbox inline. Used by the job's task alone (and by the child task that opens the
+    /// request, which ends before the answer is read).
+    final class AnswerRun: @unchecked Sendable {
+        let plan: GenerationPlan
+        let job: GenerationJob
+        var opening = Opening()
         var accumulator = AnswerAccumulator()
         var splitter = ReasoningSplitter.passThrough
-        var outbox = Outbox(chunkSize: opening.value.settings?.int(.streamDeltaChunkSize) ?? 1)
-        do {
-            try await self.relay(plan, job: job, opening: opening, accumulator: &accumulator, splitter: &splitter, outbox: &outbox)
-        } catch {
-            await self.finish(after: error, plan: plan, job: job, opening: opening, accumulator: &accumulator, splitter: &splitter, outbox: &outbox)
+        var outbox = Outbox(chunkSize: 1)
+        var decoder: any ProviderStreamDecoder
+
+        init(plan: GenerationPlan, job: GenerationJob) {
+            self.plan = plan
+            self.job = job
+            self.decoder = ProviderStreamDecoders.make(for: plan.connection.kind ?? .openai)
         }
-        self.registry.remove(job)
+
+        /// Sends what the outbox holds to the watchers.
+        func send() {
+            self.job.emit(batch: self.outbox.take())
+        }
     }
 
-    /// Streams the provider's answer to the job's watchers, then saves it.
-    private func relay(
-        _ plan: GenerationPlan, job: GenerationJob, opening: OpeningRef, accumulator: inout AnswerAccumulator, splitter: inout ReasoningSplitter,
-        outbox: inout Outbox
-    ) async throws {
-        if let failure = opening.value.failure { throw failure }
-        guard let response = opening.value.response, let current = opening.value.settings else { throw CancellationError() }
-        job.touch()
-        var decoder = ProviderStreamDecoders.make(for: plan.connection.kind ?? .openai)
-        splitter = ReasoningSplitter(settings: current)
-        for try await chunk in response.body {
-            job.touch()
-            let events = try decoder.decode(chunk)
-            self.handle(events, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
-            job.emit(batch: outbox.take())
-            if accumulator.content.utf8.count + accumulator.reasoning.utf8.count > self.maxAnswerBytes {
-                throw Self.answerTooLong(self.maxAnswerBytes)
-            }
+    private func run(_ run: AnswerRun) async {
+        let opened = try? await runInChildTask { OpeningRef(await self.open(run.plan, job: run.job)) }
+        run.opening = opened?.value ?? Opening(failure: CancellationError())
+        run.outbox = Outbox(chunkSize: run.opening.settings?.int(.streamDeltaChunkSize) ?? 1)
+        do {
+            try await self.relay(run)
+        } catch {
+            await self.finish(after: error, run)
         }
-        let tail = try decoder.finish()
-        self.handle(tail, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
-        self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
-        job.emit(batch: outbox.take())
+        self.registry.remove(run.job)
+    }
+
+    /// Streams the provider's answer to the job's watchers, then saves it. Everything but the loop runs in
+    /// functions of their own, so that this frame, kept for the whole answer, stays small.
+    private func relay(_ run: AnswerRun) async throws {
+        let response = try Self.begin(run)
+        for try await chunk in response.body {
+            try self.consume(chunk, run: run)
+        }
+        try await self.complete(run)
+    }
+
+    /// The provider's response once the request succeeded; the extractor set up from the settings.
+    @inline(never)
+    private static func begin(_ run: AnswerRun) throws -> HTTPClientResponse {
+        if let failure = run.opening.failure { throw failure }
+        guard let response = run.opening.response, let current = run.opening.settings else { throw CancellationError() }
+        run.job.touch()
+        run.splitter = ReasoningSplitter(settings: current)
+        return response
+    }
+
+    /// One piece of the provider's body: decoded, turned into frames and sent.
+    @inline(never)
+    private func consume(_ chunk: ByteBuffer, run: AnswerRun) throws {
+        guard let settings = run.opening.settings else { return }
+        run.job.touch()
+        let events = try run.decoder.decode(chunk)
+        self.handle(events, accumulator: &run.accumulator, splitter: &run.splitter, settings: settings, outbox: &run.outbox)
+        run.send()
+        if run.accumulator.content.utf8.count + run.accumulator.reasoning.utf8.count > self.maxAnswerBytes {
+            throw Self.answerTooLong(self.maxAnswerBytes)
+        }
+    }
+
+    /// The end of the body: what the decoder and extractor still hold is sent, the answer saved.
+    @inline(never)
+    private func complete(_ run: AnswerRun) async throws {
+        guard let current = run.opening.settings else { throw CancellationError() }
+        let tail = try run.decoder.finish()
+        self.handle(tail, accumulator: &run.accumulator, splitter: &run.splitter, settings: current, outbox: &run.outbox)
+        self.flush(&run.splitter, accumulator: &run.accumulator, outbox: &run.outbox)
+        run.send()
         await self.persistAndClose(
-            plan, job: job, answer: accumulator, status: nil, settings: current, promptTokens: opening.value.promptTokens, limit: opening.value.limit
+            run.plan, job: run.job, answer: run.accumulator, status: nil, settings: current, promptTokens: run.opening.promptTokens,
+            limit: run.opening.limit
         )
-        self.titleByModel(plan, answer: accumulator, settings: current, opening: opening.value)
+        self.titleByModel(run.plan, answer: run.accumulator, settings: current, opening: run.opening)
     }
 
     /// After a failure: one request without streaming when that may help, otherwise the partial answer saved as
     /// stopped or failed, with the reason sent to the watchers. Kept out of line: it runs only when something failed.
     @inline(never)
-    private func finish(
-        after error: any Error, plan: GenerationPlan, job: GenerationJob, opening: OpeningRef, accumulator: inout AnswerAccumulator,
-        splitter: inout ReasoningSplitter, outbox: inout Outbox
-    ) async {
-        let settings = opening.value.settings
-        let promptTokens = opening.value.promptTokens
-        let limit = opening.value.limit
-        self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
-        job.emit(batch: outbox.take())
-        if Self.mayRetryWithoutStreaming(after: error, job: job, answer: accumulator), let current = settings,
-            let completion = await self.retryWithoutStreaming(plan, job: job, opening: opening.value)
+    private func finish(after error: any Error, _ run: AnswerRun) async {
+        let (plan, job) = (run.plan, run.job)
+        let settings = run.opening.settings
+        let promptTokens = run.opening.promptTokens
+        let limit = run.opening.limit
+        self.flush(&run.splitter, accumulator: &run.accumulator, outbox: &run.outbox)
+        run.send()
+        if Self.mayRetryWithoutStreaming(after: error, job: job, answer: run.accumulator), let current = settings,
+            let completion = await self.retryWithoutStreaming(plan, job: job, opening: run.opening)
         {
             var events: [ProviderStreamEvent] = []
             if !completion.reasoning.isEmpty { events.append(.reasoning(completion.reasoning)) }
             events.append(.content(completion.text))
             if let reason = completion.finishReason { events.append(.finish(reason: reason)) }
             if let usage = completion.usage { events.append(.usage(usage)) }
-            splitter = ReasoningSplitter(settings: current)
-            self.handle(events, accumulator: &accumulator, splitter: &splitter, settings: current, outbox: &outbox)
-            self.flush(&splitter, accumulator: &accumulator, outbox: &outbox)
-            job.emit(batch: outbox.take())
-            await self.persistAndClose(plan, job: job, answer: accumulator, status: nil, settings: current, promptTokens: promptTokens, limit: limit)
+            run.splitter = ReasoningSplitter(settings: current)
+            self.handle(events, accumulator: &run.accumulator, splitter: &run.splitter, settings: current, outbox: &run.outbox)
+            self.flush(&run.splitter, accumulator: &run.accumulator, outbox: &run.outbox)
+            run.send()
+            await self.persistAndClose(plan, job: job, answer: run.accumulator, status: nil, settings: current, promptTokens: promptTokens, limit: limit)
             return
         }
         let reason: String
@@ -245,7 +287,7 @@ final class ChatService: Sendable {
             job.emit(SSEFrame.stop(reason: "cancelled"), as: .other)
         }
         await self.persistAndClose(
-            plan, job: job, answer: accumulator, status: status, settings: settings, promptTokens: promptTokens, limit: limit,
+            plan, job: job, answer: run.accumulator, status: status, settings: settings, promptTokens: promptTokens, limit: limit,
             errorMessage: status == .error ? reason : nil
         )
     }

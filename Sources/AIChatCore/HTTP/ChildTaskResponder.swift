@@ -1,4 +1,6 @@
 import Hummingbird
+import Logging
+import NIOCore
 
 /// Runs each request's responder (middleware, routing, handler) in a child task of the connection's task.
 ///
@@ -22,12 +24,32 @@ public struct ChildTaskResponder<Base: HTTPResponder>: HTTPResponder where Base.
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
+        try await self.respond(to: request) { context }
+    }
+
+    /// Admission and the child task; the context is made in the child, so its memory goes with the child too.
+    @inline(__always)
+    func respond(to request: Request, context: @escaping @Sendable () -> Context) async throws -> Response {
         guard let admission = self.admission, admission.covers(request) else {
-            return try await runInChildTask { try await self.base.respond(to: request, context: context) }
+            return try await runInChildTask { try await self.base.respond(to: request, context: context()) }
         }
         await admission.permits.acquire()
         defer { admission.permits.release() }
-        return try await runInChildTask { try await self.base.respond(to: request, context: context) }
+        return try await runInChildTask { try await self.base.respond(to: request, context: context()) }
+    }
+}
+
+extension ChildTaskResponder where Context: RequestContext, Context.Source == ApplicationRequestContextSource {
+    /// The response to `request` on `channel`, with the server's headers; what the server's connection task runs.
+    func serve(_ request: Request, channel: any Channel, logger: Logger, serverName: String?) async throws -> Response {
+        var response = try await self.respond(to: request) {
+            var requestLogger = logger
+            requestLogger[metadataKey: "hb.request.id"] = .stringConvertible(RequestID())
+            return Context(source: ApplicationRequestContextSource(channel: channel, logger: requestLogger))
+        }
+        response.headers[.date] = HTTPDate.now()
+        if let serverName { response.headers[.server] = serverName }
+        return response
     }
 }
 

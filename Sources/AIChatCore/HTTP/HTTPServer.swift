@@ -20,29 +20,26 @@ import Glibc
 /// answer), and the application's closure adds two frames and a task-local logger binding to every connection.
 /// What it did is kept: the request's logger carries a request id, an error that escapes the responder becomes an
 /// empty 500, and responses carry `Date` and `Server` headers.
-public func http1Server<Responder: HTTPResponder>(
-    idleTimeoutSeconds: Int, responder: Responder, serverName: String?, logger: Logger
-) -> HTTPServerBuilder where Responder.Context: RequestContext, Responder.Context.Source == ApplicationRequestContextSource {
+public func http1Server<Base: HTTPResponder>(
+    idleTimeoutSeconds: Int, responder: ChildTaskResponder<Base>, serverName: String?, logger: Logger
+) -> HTTPServerBuilder where Base.Context: RequestContext, Base.Context.Source == ApplicationRequestContextSource {
     let configuration = HTTP1Channel.Configuration(
         additionalChannelHandlers: [ReceiveBufferSizing()], idleTimeout: .seconds(Int64(idleTimeoutSeconds))
     )
     return HTTPServerBuilder { _ in
         HTTP1Channel(
             responder: { request, writer, channel in
-                var requestLogger = logger
-                requestLogger[metadataKey: "hb.request.id"] = .stringConvertible(RequestID())
-                let context = Responder.Context(source: ApplicationRequestContextSource(channel: channel, logger: requestLogger))
-                var response: Response
+                let response: Response
                 do {
-                    response = try await responder.respond(to: request, context: context)
+                    response = try await responder.serve(request, channel: channel, logger: logger, serverName: serverName)
                 } catch let error as HTTPParserError {
                     throw error
                 } catch {
-                    requestLogger.debug("unhandled error: \(error)")
-                    response = Response(status: .internalServerError)
+                    logger.debug("unhandled error: \(error)")
+                    var failure = Response(status: .internalServerError)
+                    failure.headers[.date] = HTTPDate.now()
+                    response = failure
                 }
-                response.headers[.date] = HTTPDate.now()
-                if let serverName { response.headers[.server] = serverName }
                 do {
                     try await writer.write(response: response.head, body: response.body)
                 } catch is HTTPParserError {
