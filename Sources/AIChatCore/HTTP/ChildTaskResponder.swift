@@ -62,13 +62,17 @@ extension ChildTaskResponder where Context: RequestContext, Context.Source == Ap
 /// requests that wait for remote servers must not be covered.
 public struct RequestAdmission: Sendable {
     let permits: AsyncSemaphore
-    let covers: @Sendable (Request) -> Bool
+    private let routes: [String: Set<String>]
 
-    /// `routes` are (method, path) pairs matched exactly.
+    /// `routes` are (method, path) pairs, matched exactly (the query is not part of the path).
     public init(permits: Int, routes: [(HTTPRequest.Method, String)]) {
         self.permits = AsyncSemaphore(permits: permits)
-        let table = Dictionary(grouping: routes, by: { $0.1 }).mapValues { Set($0.map { $0.0.rawValue }) }
-        self.covers = { request in table[request.uri.path]?.contains(request.method.rawValue) == true }
+        self.routes = Dictionary(grouping: routes, by: { $0.1 }).mapValues { Set($0.map { $0.0.rawValue }) }
+    }
+
+    /// Whether `request` waits for a permit.
+    public func covers(_ request: Request) -> Bool {
+        self.routes[request.uri.path]?.contains(request.method.rawValue) == true
     }
 }
 

@@ -68,7 +68,7 @@ public enum HTTPDate {
         }
     }
 
-    static func format(_ seconds: Int) -> String {
+    public static func format(_ seconds: Int) -> String {
         var clock = time_t(seconds)
         var parts = tm()
         gmtime_r(&clock, &parts)
