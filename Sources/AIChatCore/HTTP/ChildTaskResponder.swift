@@ -28,7 +28,7 @@ public struct ChildTaskResponder<Base: HTTPResponder>: HTTPResponder where Base.
     }
 
     /// Admission and the child task; the context is made in the child, so its memory goes with the child too.
-    @inline(__always)
+    @inline(never)
     func respond(to request: Request, context: @escaping @Sendable () -> Context) async throws -> Response {
         guard let admission = self.admission, admission.covers(request) else {
             return try await runInChildTask { try await self.base.respond(to: request, context: context()) }
@@ -42,11 +42,18 @@ public struct ChildTaskResponder<Base: HTTPResponder>: HTTPResponder where Base.
 extension ChildTaskResponder where Context: RequestContext, Context.Source == ApplicationRequestContextSource {
     /// The response to `request` on `channel`, with the server's headers; what the server's connection task runs.
     func serve(_ request: Request, channel: any Channel, logger: Logger, serverName: String?) async throws -> Response {
-        var response = try await self.respond(to: request) {
+        let response = try await self.respond(to: request) {
             var requestLogger = logger
             requestLogger[metadataKey: "hb.request.id"] = .stringConvertible(RequestID())
             return Context(source: ApplicationRequestContextSource(channel: channel, logger: requestLogger))
         }
+        return Self.stamped(response, serverName: serverName)
+    }
+
+    /// `response` with the `Date` and `Server` headers (out of line: the caller's frame lives as long as the connection).
+    @inline(never)
+    static func stamped(_ response: Response, serverName: String?) -> Response {
+        var response = response
         response.headers[.date] = HTTPDate.now()
         if let serverName { response.headers[.server] = serverName }
         return response

@@ -40,15 +40,21 @@ public func http1Server<Base: HTTPResponder>(
                     failure.headers[.date] = HTTPDate.now()
                     response = failure
                 }
-                do {
-                    try await writer.write(response: response.head, body: response.body)
-                } catch is HTTPParserError {
-                    // Another response must not be written for it: close the connection instead.
-                    throw CancellationError()
-                }
+                try await write(response, to: writer)
             },
             configuration: configuration
         )
+    }
+}
+
+/// Writes `response`; kept out of line so that the connection's own frame stays small.
+@inline(never)
+func write(_ response: Response, to writer: consuming ResponseWriter) async throws {
+    do {
+        try await writer.write(response: response.head, body: response.body)
+    } catch is HTTPParserError {
+        // Another response must not be written for it: close the connection instead.
+        throw CancellationError()
     }
 }
 
