@@ -155,7 +155,7 @@ final class ChatService: Sendable {
     /// accumulated answer and the outbox inline. Used by the job's task alone (and by the child task that opens the
     /// request, which ends before the answer is read).
     final class AnswerRun: @unchecked Sendable {
-        let plan: GenerationPlan
+        private(set) var plan: GenerationPlan
         let job: GenerationJob
         var opening = Opening()
         var accumulator = AnswerAccumulator()
@@ -169,6 +169,14 @@ final class ChatService: Sendable {
             self.decoder = ProviderStreamDecoders.make(for: plan.connection.kind ?? .openai)
         }
 
+        /// Drops what only the request needed (the history read with the message, the connection's model and tag
+        /// lists), which would otherwise stay in memory for as long as the answer runs.
+        func forgetRequestDetails() {
+            self.plan.preloaded = nil
+            self.plan.connection.modelIds = []
+            self.plan.connection.tags = []
+        }
+
         /// Sends what the outbox holds to the watchers.
         func send() {
             self.job.emit(batch: self.outbox.take())
@@ -178,6 +186,7 @@ final class ChatService: Sendable {
     private func run(_ run: AnswerRun) async {
         let opened = try? await runInChildTask { OpeningRef(await self.open(run.plan, job: run.job)) }
         run.opening = opened?.value ?? Opening(failure: CancellationError())
+        run.forgetRequestDetails()
         run.outbox = Outbox(chunkSize: run.opening.settings?.int(.streamDeltaChunkSize) ?? 1)
         do {
             try await self.relay(run)
