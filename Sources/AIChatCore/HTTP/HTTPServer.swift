@@ -36,11 +36,9 @@ public func http1Server<Base: HTTPResponder>(
                     throw error
                 } catch {
                     logger.debug("unhandled error: \(error)")
-                    var failure = Response(status: .internalServerError)
-                    failure.headers[.date] = HTTPDate.now()
-                    response = failure
+                    response = ChildTaskResponder<Base>.stamped(Response(status: .internalServerError), serverName: serverName)
                 }
-                try await write(response, to: writer)
+                try await writeResponse(response, to: writer)
             },
             configuration: configuration
         )
@@ -49,7 +47,7 @@ public func http1Server<Base: HTTPResponder>(
 
 /// Writes `response`; kept out of line so that the connection's own frame stays small.
 @inline(never)
-func write(_ response: Response, to writer: consuming ResponseWriter) async throws {
+func writeResponse(_ response: Response, to writer: consuming ResponseWriter) async throws {
     do {
         try await writer.write(response: response.head, body: response.body)
     } catch is HTTPParserError {
