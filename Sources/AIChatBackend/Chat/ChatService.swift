@@ -199,27 +199,26 @@ final class ChatService: Sendable {
     /// Streams the provider's answer to the job's watchers, then saves it. Everything but the loop runs in
     /// functions of their own, so that this frame, kept for the whole answer, stays small.
     private func relay(_ run: AnswerRun) async throws {
-        let response = try Self.begin(run)
+        let (response, settings) = try Self.begin(run)
         for try await chunk in response.body {
-            try self.consume(chunk, run: run)
+            try self.consume(chunk, run: run, settings: settings)
         }
-        try await self.complete(run)
+        try await self.complete(run, settings: settings)
     }
 
-    /// The provider's response once the request succeeded; the extractor set up from the settings.
+    /// The provider's response and the settings once the request succeeded; the extractor set up from them.
     @inline(never)
-    private static func begin(_ run: AnswerRun) throws -> HTTPClientResponse {
+    private static func begin(_ run: AnswerRun) throws -> (HTTPClientResponse, SystemSettings) {
         if let failure = run.opening.failure { throw failure }
-        guard let response = run.opening.response, let current = run.opening.settings else { throw CancellationError() }
+        guard let response = run.opening.response, let settings = run.opening.settings else { throw CancellationError() }
         run.job.touch()
-        run.splitter = ReasoningSplitter(settings: current)
-        return response
+        run.splitter = ReasoningSplitter(settings: settings)
+        return (response, settings)
     }
 
     /// One piece of the provider's body: decoded, turned into frames and sent.
     @inline(never)
-    private func consume(_ chunk: ByteBuffer, run: AnswerRun) throws {
-        guard let settings = run.opening.settings else { return }
+    private func consume(_ chunk: ByteBuffer, run: AnswerRun, settings: SystemSettings) throws {
         run.job.touch()
         let events = try run.decoder.decode(chunk)
         self.handle(events, accumulator: &run.accumulator, splitter: &run.splitter, settings: settings, outbox: &run.outbox)
@@ -231,8 +230,7 @@ final class ChatService: Sendable {
 
     /// The end of the body: what the decoder and extractor still hold is sent, the answer saved.
     @inline(never)
-    private func complete(_ run: AnswerRun) async throws {
-        guard let current = run.opening.settings else { throw CancellationError() }
+    private func complete(_ run: AnswerRun, settings current: SystemSettings) async throws {
         let tail = try run.decoder.finish()
         self.handle(tail, accumulator: &run.accumulator, splitter: &run.splitter, settings: current, outbox: &run.outbox)
         self.flush(&run.splitter, accumulator: &run.accumulator, outbox: &run.outbox)

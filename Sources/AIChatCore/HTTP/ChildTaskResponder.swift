@@ -30,11 +30,9 @@ public struct ChildTaskResponder<Base: HTTPResponder>: HTTPResponder where Base.
     /// Admission and the child task; the context is made in the child, so its memory goes with the child too.
     @inline(never)
     func respond(to request: Request, context: @escaping @Sendable () -> Context) async throws -> Response {
-        guard let admission = self.admission, admission.covers(request) else {
-            return try await runInChildTask { try await self.base.respond(to: request, context: context()) }
-        }
-        await admission.permits.acquire()
-        defer { admission.permits.release() }
+        let permits = self.admission.flatMap { $0.covers(request) ? $0.permits : nil }
+        await permits?.acquire()
+        defer { permits?.release() }
         return try await runInChildTask { try await self.base.respond(to: request, context: context()) }
     }
 }
