@@ -422,3 +422,19 @@ import Testing
         }
     }
 }
+
+/// The title a conversation gets from its first message.
+@Suite struct ChatTitleTests {
+    @Test func titlesDropCodeImagesAndMarkdown() {
+        #expect(ChatController.title(from: "Hi there") == "Hi there")
+        #expect(ChatController.title(from: "## Trip\n> to **Kyoto**\n- soon") == "Trip to **Kyoto** soon")
+        #expect(ChatController.title(from: "```swift\nlet x = 1\n```\nWhat does this do?") == "What does this do?")
+        #expect(ChatController.title(from: "Look ![a cat](https://x/c.png) here") == "Look  here")
+        #expect(ChatController.title(from: "![only](i.png)\nsecond line") == "second line")
+        // Not an image: kept as written.
+        #expect(ChatController.title(from: "Wow! [link](u) and ![alt] (x)") == "Wow! [link](u) and ![alt] (x)")
+        #expect(ChatController.title(from: "  \t\n```\nunclosed code") == "")
+        #expect(ChatController.title(from: String(repeating: "长", count: 40)) == String(repeating: "长", count: 30))
+        #expect(ChatController.title(from: "- - # ") == "")
+    }
+}

@@ -32,20 +32,40 @@ struct ChatController {
     /// A title from the first message: code blocks and images removed, Markdown markers stripped, one line,
     /// at most 30 characters.
     static func title(from text: String) -> String {
-        var lines: [String] = []
+        var lines: [Substring] = []
         var inCode = false
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if raw.trimmingCharacters(in: .whitespaces).hasPrefix("```") {
+            if raw.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("```") {
                 inCode.toggle()
                 continue
             }
             if inCode { continue }
-            var line = raw.replacingOccurrences(of: #"!\[[^\]]*\]\([^)]*\)"#, with: "", options: .regularExpression)
-            line = line.replacingOccurrences(of: #"^[\s#>*\-]+"#, with: "", options: .regularExpression)
+            let line = Self.withoutImages(raw).drop { $0.isWhitespace || "#>*-".contains($0) }
             if !line.isEmpty { lines.append(line) }
         }
         let joined = lines.joined(separator: " ").trimmingCharacters(in: .whitespacesAndNewlines)
         return String(joined.prefix(30))
+    }
+
+    /// `line` without Markdown images (`![alt](target)`, the alt without `]`, the target without `)`).
+    static func withoutImages(_ line: Substring) -> Substring {
+        guard line.contains("![") else { return line }
+        var kept = Substring()
+        var rest = line[...]
+        while let bang = rest.firstIndex(of: "!") {
+            kept += rest[..<bang]
+            let afterBang = rest.index(after: bang)
+            if rest[afterBang...].hasPrefix("["), let close = rest[afterBang...].firstIndex(of: "]"),
+                rest[rest.index(after: close)...].hasPrefix("("),
+                let end = rest[rest.index(after: close)...].firstIndex(of: ")")
+            {
+                rest = rest[rest.index(after: end)...]
+            } else {
+                kept.append("!")
+                rest = rest[afterBang...]
+            }
+        }
+        return kept + rest
     }
 
     struct Prepared: Sendable {
@@ -56,28 +76,27 @@ struct ChatController {
 
     /// Stores the user message (once per `clientMessageId`) and decides between attaching to a running answer,
     /// replaying a finished one, or starting a new one.
+    ///
+    /// One step after the other: each is a statement of some tens of microseconds run on this task's thread, less
+    /// than starting tasks to run them side by side would cost.
     func prepare(_ body: ChatRequestBody, user: User) async throws -> Prepared {
-        // Everything runs side by side: the session and its connection (one read bound to the caller), the history
-        // and budget (used only once the session turns out to be the caller's), and, when no answer is running in
-        // the session, storing the message (the insert itself checks that the session is the caller's and can
-        // answer, so a request refused below stores nothing).
-        async let history = self.service.messages.history(sessionId: body.sessionId, excluding: nil, limit: ChatService.historyLimit)
-        async let budget = self.service.contextLimits.base(for: user)
-        let storeNow = self.service.registry.job(sessionId: body.sessionId) == nil
-        async let early = storeNow ? self.store(body, user: user) : nil
         guard let (session, boundConnection) = try await self.sessions.findWithConnection(id: body.sessionId, userId: user.id) else {
-            _ = try? await early
             throw APIError.notFound("Chat session not found")
         }
         let connection = try ChatService.usable(boundConnection, session: session)
         if let job = self.service.registry.job(sessionId: session.id) {
-            _ = try? await early
             if let id = body.clientMessageId, job.clientMessageId == id {
                 return Prepared(plan: self.plan(body, user: user, session: session, connection: connection, message: nil), replay: nil, running: job)
             }
             throw Self.busy
         }
-        let stored = storeNow ? try await early : try await self.store(body, user: user)
+        // A conversation still under a default title is named after its first message, in the same transaction.
+        let untitled = Self.defaultTitles.contains(session.title.trimmingCharacters(in: .whitespaces))
+        let title = untitled ? Self.title(from: body.content) : ""
+        let stored = try await self.messages.insertUser(
+            sessionId: body.sessionId, userId: user.id, content: body.content, clientMessageId: body.clientMessageId, images: body.images,
+            retitle: title.isEmpty ? nil : (expected: session.title, title: title)
+        )
         guard let (message, created) = stored else {
             // The session was usable when read but not when the message was stored: it changed in between.
             throw APIError.conflict("The chat session changed while sending; try again")
@@ -88,26 +107,12 @@ struct ChatController {
                 replay: Self.replay(userMessage: message, answer: answer), running: nil
             )
         }
-        var derivedTitle: String?
-        if created, Self.defaultTitles.contains(session.title.trimmingCharacters(in: .whitespaces)) {
-            let title = Self.title(from: body.content)
-            derivedTitle = title.isEmpty ? session.title : title
-            // Off the path to the first token: the sidebar only needs it once the answer is under way.
-            if !title.isEmpty {
-                Task { [sessions = self.sessions] in _ = try? await sessions.update(id: session.id, userId: user.id, SessionChanges(title: title)) }
-            }
-        }
         var plan = self.plan(body, user: user, session: session, connection: connection, message: message)
-        plan.derivedTitle = derivedTitle
-        plan.preloaded = (try await history, ContextLimits.limit(base: try await budget, model: session.modelRawId))
+        if created, untitled { plan.derivedTitle = title.isEmpty ? session.title : title }
+        let history = try await self.service.messages.history(sessionId: session.id, excluding: nil, limit: ChatService.historyLimit)
+        let budget = try await self.service.contextLimits.base(for: user)
+        plan.preloaded = (history, ContextLimits.limit(base: budget, model: session.modelRawId))
         return Prepared(plan: plan, replay: nil, running: nil)
-    }
-
-    /// Stores the user message when the session is the caller's and can answer.
-    func store(_ body: ChatRequestBody, user: User) async throws -> (ChatMessageRecord, created: Bool)? {
-        try await self.messages.insertUser(
-            sessionId: body.sessionId, userId: user.id, content: body.content, clientMessageId: body.clientMessageId, images: body.images
-        )
     }
 
     func plan(_ body: ChatRequestBody, user: User, session: ChatSession, connection: Connection, message: ChatMessageRecord?) -> GenerationPlan {

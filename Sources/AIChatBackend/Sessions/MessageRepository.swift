@@ -13,10 +13,11 @@ public protocol MessageRepository: Sendable {
     func findUser(sessionId: Int, clientMessageId: String) async throws -> ChatMessageRecord?
     /// Inserts a user message when session `sessionId` is `userId`'s and can answer (a model chosen, its connection
     /// enabled and visible to the user); nil when it is not. With a `clientMessageId` that already exists, returns
-    /// the existing message unchanged.
-    func insertUser(sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage]) async throws -> (
-        ChatMessageRecord, created: Bool
-    )?
+    /// the existing message unchanged. With `retitle`, a new message also renames the session, in the same
+    /// transaction, when its title is still `expected`.
+    func insertUser(
+        sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage], retitle: (expected: String, title: String)?
+    ) async throws -> (ChatMessageRecord, created: Bool)?
     func insertAssistant(_ answer: NewAnswer) async throws -> ChatMessageRecord
     /// The newest answer to a user message, if any.
     func latestAnswer(sessionId: Int, parentId: Int) async throws -> ChatMessageRecord?
@@ -26,6 +27,15 @@ public protocol MessageRepository: Sendable {
     /// Replaces a user message's text and removes everything said after it (edit and resend).
     func rewrite(userMessageId: Int, sessionId: Int, content: String) async throws -> ChatMessageRecord?
     func insertUsage(_ usage: NewUsage) async throws
+}
+
+extension MessageRepository {
+    /// ``insertUser(sessionId:userId:content:clientMessageId:images:retitle:)`` leaving the session's title alone.
+    func insertUser(sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage]) async throws -> (
+        ChatMessageRecord, created: Bool
+    )? {
+        try await self.insertUser(sessionId: sessionId, userId: userId, content: content, clientMessageId: clientMessageId, images: images, retitle: nil)
+    }
 }
 
 public struct NewAnswer: Sendable {
@@ -142,14 +152,14 @@ public struct SQLMessageRepository: MessageRepository {
         images.isEmpty ? nil : String(decoding: (try? JSONEncoder().encode(images)) ?? Data(), as: UTF8.self)
     }
 
-    public func insertUser(sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage]) async throws -> (
-        ChatMessageRecord, created: Bool
-    )? {
+    public func insertUser(
+        sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage], retitle: (expected: String, title: String)?
+    ) async throws -> (ChatMessageRecord, created: Bool)? {
         let now = Timestamp.now()
-        // Single statements, no explicit transaction: the insert carries its own ownership and usability check, the
-        // unique (sessionId, clientMessageId) index makes a repeated id insert nothing, and the existing message is
-        // then read back.
-        return try await self.database.writeStatements { sql in
+        // The insert carries its own ownership and usability check, the unique (sessionId, clientMessageId) index
+        // makes a repeated id insert nothing, and the existing message is then read back. Without a title to set,
+        // these are single statements with no explicit transaction.
+        let insert: @Sendable (any SQLDatabase) async throws -> (ChatMessageRecord, created: Bool)? = { sql in
             let inserted = try await sql.raw(
                 """
                 INSERT INTO "messages" ("sessionId", "role", "content", "clientMessageId", "createdAt", "imagesJson")
@@ -179,6 +189,19 @@ public struct SQLMessageRepository: MessageRepository {
                 ).first()
             else { return nil }
             return (try Self.decode(existing), false)
+        }
+        guard let retitle else { return try await self.database.writeStatements(insert) }
+        return try await self.database.write { sql in
+            let stored = try await insert(sql)
+            if stored?.created == true {
+                try await sql.raw(
+                    """
+                    UPDATE "chat_sessions" SET "title" = \(bind: retitle.title)
+                    WHERE "id" = \(bind: sessionId) AND "userId" = \(bind: userId) AND "title" = \(bind: retitle.expected)
+                    """
+                ).run()
+            }
+            return stored
         }
     }
 
