@@ -19,7 +19,7 @@ extension Request {
         }
         let value: JSONValue
         do {
-            value = try JSONValue.parse(Data(buffer: buffer))
+            value = try JSONValue.parse(buffer)
         } catch {
             throw APIError.badRequest("Malformed JSON body")
         }

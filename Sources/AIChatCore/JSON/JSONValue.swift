@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// Any JSON value, used to validate request bodies field by field with precise error messages.
 public enum JSONValue: Codable, Sendable, Equatable {
@@ -55,7 +56,12 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
+    /// Reads one JSON document strictly (see ``JSONParser``).
     public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        try data.withUnsafeBytes { raw throws in try JSONParser.parse(raw.bindMemory(to: UInt8.self)) }
+    }
+
+    public static func parse(_ buffer: ByteBuffer) throws -> JSONValue {
+        try buffer.withUnsafeReadableBytes { raw throws in try JSONParser.parse(raw.bindMemory(to: UInt8.self)) }
     }
 }
