@@ -1,3 +1,4 @@
+import AIChatCore
 import Foundation
 
 /// Decoding helpers shared by the stream decoders and response parsers.
@@ -9,6 +10,21 @@ enum ProviderJSON {
     /// The decoded document, or nil when the bytes are not JSON of that shape.
     static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) -> T? {
         try? Self.decoder.decode(type, from: Data(bytes))
+    }
+
+    /// The payload as a JSON object, or nil when it is not one.
+    static func object(_ bytes: ArraySlice<UInt8>) -> [String: JSONValue]? {
+        let value = bytes.withUnsafeBufferPointer { try? JSONValue.parse($0) }
+        guard case .object(let fields)? = value else { return nil }
+        return fields
+    }
+
+    /// A token count held to `0...ProviderUsage.maximumCount` (see ``KeyedDecodingContainer/tokenCount(forKey:)``);
+    /// nil unless the value is a whole number (one too large for an `Int` is held to the maximum too).
+    static func tokenCount(_ value: JSONValue?) -> Int? {
+        guard case .number(let number)? = value, number.rounded() == number else { return nil }
+        if number >= Double(ProviderUsage.maximumCount) { return ProviderUsage.maximumCount }
+        return number <= 0 ? 0 : Int(number)
     }
 
     /// One decoder for every payload: decoding never changes it, and it may be used by several tasks at once.

@@ -61,6 +61,10 @@ public enum JSONValue: Codable, Sendable, Equatable {
         try data.withUnsafeBytes { raw throws in try JSONParser.parse(raw.bindMemory(to: UInt8.self)) }
     }
 
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
+        try JSONParser.parse(bytes)
+    }
+
     public static func parse(_ buffer: ByteBuffer) throws -> JSONValue {
         try buffer.withUnsafeReadableBytes { raw throws in try JSONParser.parse(raw.bindMemory(to: UInt8.self)) }
     }

@@ -150,3 +150,39 @@ import Testing
         #expect(throws: ProviderError.lineTooLong(limit: 16)) { try buffer.nextLine() }
     }
 }
+
+/// Chunks are read through the JSON reader; what they yield matches the `Decodable` reading field for field,
+/// including fields of unexpected types.
+@Suite struct OpenAIChunkReadingTests {
+    static func summary(_ chunk: OpenAIChunk) -> String {
+        let choices = chunk.choices.map { list in
+            list.map { choice in
+                [choice.delta, choice.message].map { message in
+                    message.map { "\($0.content ?? "-")|\($0.reasoningContent ?? "-")|\($0.reasoning ?? "-")" } ?? "none"
+                }.joined(separator: "/") + "|\(choice.finishReason ?? "-")"
+            }.joined(separator: ";")
+        }
+        let usage = chunk.usage.map { "\($0.promptTokens ?? -1),\($0.completionTokens ?? -1),\($0.totalTokens ?? -1)" }
+        return "\(choices ?? "nil") usage=\(usage ?? "nil")"
+    }
+
+    @Test func bothReadingsAgree() throws {
+        let payloads = [
+            #"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi","reasoning_content":"think","reasoning":"r"},"finish_reason":null}]}"#,
+            #"{"choices":[{"delta":{"content":5,"reasoning":["x"]},"finish_reason":7}],"usage":null}"#,
+            #"{"choices":[{"message":{"content":"whole"},"finish_reason":"stop"},{"delta":{}}]}"#,
+            #"{"choices":[1,{"delta":{"content":"x"}}]}"#, #"{"choices":{"0":{}}}"#, #"{"choices":[]}"#, #"{}"#,
+            #"{"choices":[{"delta":"text","message":null}]}"#,
+            #"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":"5","total_tokens":-3}}"#,
+            #"{"usage":{"prompt_tokens":1099511627776000,"completion_tokens":2.5,"total_tokens":17}}"#,
+            #"{"usage":[1,2]}"#, #"{"choices":[{"delta":{"content":"é\n\"q\" \ud83d\ude00"}}]}"#,
+        ]
+        for payload in payloads {
+            let decoded = try #require(ProviderJSON.decode(OpenAIChunk.self, from: Array(payload.utf8)), "\(payload)")
+            let fields = try #require(ProviderJSON.object(ArraySlice(payload.utf8)), "\(payload)")
+            #expect(Self.summary(OpenAIChunk(fields: fields)) == Self.summary(decoded), "\(payload)")
+        }
+        #expect(ProviderJSON.object(ArraySlice("[1]".utf8)) == nil)
+        #expect(ProviderJSON.object(ArraySlice("{bad".utf8)) == nil)
+    }
+}
