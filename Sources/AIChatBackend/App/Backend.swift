@@ -235,14 +235,19 @@ struct RequestLogMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
         let response = try await next(request, context)
-        let elapsed = start.duration(to: .now)
-        let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        let line: Logger.Message = "\(request.method) \(request.uri.path) \(response.status.code) \(String(format: "%.1f", millis))ms"
+        // The line is made only when it is logged (the message is an autoclosure).
         if response.status.code >= 500 {
-            context.logger.error(line)
+            context.logger.error("\(Self.line(request, response, since: start))")
         } else {
-            context.logger.debug(line)
+            context.logger.debug("\(Self.line(request, response, since: start))")
         }
         return response
+    }
+
+    /// `GET /api/x 200 1.5ms`
+    static func line(_ request: Request, _ response: Response, since start: ContinuousClock.Instant) -> String {
+        let elapsed = start.duration(to: .now)
+        let tenths = Int((Double(elapsed.components.seconds) * 10_000 + Double(elapsed.components.attoseconds) / 1e14).rounded())
+        return "\(request.method) \(request.uri.path) \(response.status.code) \(tenths / 10).\(tenths % 10)ms"
     }
 }

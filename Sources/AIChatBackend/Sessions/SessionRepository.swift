@@ -39,6 +39,9 @@ public struct SQLSessionRepository: SessionRepository {
         s."ollamaThink", s."systemPrompt"
         """
 
+    /// The session's connection's columns, prefixed `c_`.
+    static let connectionColumns = SQLConnectionRepository.prefixedColumns("c", prefix: "c_")
+
     static func decode(_ row: any SQLRow) throws -> ChatSession {
         ChatSession(
             id: try row.int("id"),
@@ -111,7 +114,7 @@ public struct SQLSessionRepository: SessionRepository {
             guard
                 let row = try await sql.raw(
                     """
-                    SELECT \(unsafeRaw: Self.columns), \(unsafeRaw: SQLConnectionRepository.prefixedColumns("c", prefix: "c_"))
+                    SELECT \(unsafeRaw: Self.columns), \(unsafeRaw: Self.connectionColumns)
                     FROM "chat_sessions" s LEFT JOIN "connections" c ON c."id" = s."connectionId"
                         AND (c."ownerUserId" IS NULL OR c."ownerUserId" = \(bind: userId))
                     WHERE s."id" = \(bind: id) AND s."userId" = \(bind: userId)
