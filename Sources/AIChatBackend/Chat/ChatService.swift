@@ -119,13 +119,13 @@ final class ChatService: Sendable {
             opening.limit = limit
             let (messages, prompt) = self.conversation(plan, history: history, limit: limit)
             opening.promptTokens = prompt
-            job.emit(SSEFrame.start(messageId: plan.userMessage.id), as: .opening)
+            // One write to the watchers for the opening frames.
+            var frames = [(SSEFrame.start(messageId: plan.userMessage.id), GenerationJob.Part.opening)]
             if current.bool(.usageEmit), !current.bool(.usageProviderOnly) {
-                job.emit(
-                    SSEFrame.usage(UsageFigures(promptTokens: prompt, totalTokens: prompt, contextLimit: limit, contextRemaining: max(0, limit - prompt))),
-                    as: .opening
-                )
+                let usage = UsageFigures(promptTokens: prompt, totalTokens: prompt, contextLimit: limit, contextRemaining: max(0, limit - prompt))
+                frames.append((SSEFrame.usage(usage), .opening))
             }
+            job.emit(batch: frames)
             let options = Self.options(plan, settings: current)
             let endpoint = try self.gateway.endpoint(for: plan.connection)
             let request = try ProviderRequestBuilder(endpoint).chat(messages, options: options, stream: true)
