@@ -9,7 +9,9 @@ import Foundation
 enum ProviderJSON {
     /// The decoded document, or nil when the bytes are not JSON of that shape.
     static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) -> T? {
-        try? Self.decoder.decode(type, from: Data(bytes))
+        let parse: (UnsafeBufferPointer<UInt8>) -> JSONValue? = { try? JSONValue.parse($0) }
+        guard let value = bytes.withContiguousStorageIfAvailable(parse) ?? Array(bytes).withUnsafeBufferPointer(parse) else { return nil }
+        return try? JSONValueDecoder.decode(type, from: value, codingPath: [])
     }
 
     /// The payload as a JSON object, or nil when it is not one.
@@ -27,8 +29,6 @@ enum ProviderJSON {
         return number <= 0 ? 0 : Int(number)
     }
 
-    /// One decoder for every payload: decoding never changes it, and it may be used by several tasks at once.
-    private static let decoder = JSONDecoder()
 
     /// Whether the payload is exactly `[DONE]` (surrounding spaces allowed).
     static func isDoneMarker(_ payload: ArraySlice<UInt8>) -> Bool {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import AIChatBackend
@@ -151,36 +152,54 @@ import Testing
     }
 }
 
-/// Chunks are read through the JSON reader; what they yield matches the `Decodable` reading field for field,
-/// including fields of unexpected types.
-@Suite struct OpenAIChunkReadingTests {
-    static func summary(_ chunk: OpenAIChunk) -> String {
-        let choices = chunk.choices.map { list in
-            list.map { choice in
-                [choice.delta, choice.message].map { message in
-                    message.map { "\($0.content ?? "-")|\($0.reasoningContent ?? "-")|\($0.reasoning ?? "-")" } ?? "none"
-                }.joined(separator: "/") + "|\(choice.finishReason ?? "-")"
-            }.joined(separator: ";")
-        }
-        let usage = chunk.usage.map { "\($0.promptTokens ?? -1),\($0.completionTokens ?? -1),\($0.totalTokens ?? -1)" }
-        return "\(choices ?? "nil") usage=\(usage ?? "nil")"
+/// Payloads are read through the JSON reader; what they yield matches Foundation's `JSONDecoder` field for field,
+/// including fields of unexpected types, for every provider's chunk type.
+@Suite struct ProviderPayloadReadingTests {
+    static func foundation<T: Decodable>(_ type: T.Type, _ payload: String) -> T? {
+        try? JSONDecoder().decode(type, from: Data(payload.utf8))
     }
 
-    @Test func bothReadingsAgree() throws {
-        let payloads = [
-            #"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi","reasoning_content":"think","reasoning":"r"},"finish_reason":null}]}"#,
-            #"{"choices":[{"delta":{"content":5,"reasoning":["x"]},"finish_reason":7}],"usage":null}"#,
-            #"{"choices":[{"message":{"content":"whole"},"finish_reason":"stop"},{"delta":{}}]}"#,
-            #"{"choices":[1,{"delta":{"content":"x"}}]}"#, #"{"choices":{"0":{}}}"#, #"{"choices":[]}"#, #"{}"#,
-            #"{"choices":[{"delta":"text","message":null}]}"#,
-            #"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":"5","total_tokens":-3}}"#,
-            #"{"usage":{"prompt_tokens":1099511627776000,"completion_tokens":2.5,"total_tokens":17}}"#,
-            #"{"usage":[1,2]}"#, #"{"choices":[{"delta":{"content":"é\n\"q\" \ud83d\ude00"}}]}"#,
-        ]
+    static func same<T: Decodable>(_ type: T.Type, _ payloads: [String]) {
         for payload in payloads {
-            let decoded = try #require(ProviderJSON.decode(OpenAIChunk.self, from: Array(payload.utf8)), "\(payload)")
-            let fields = try #require(ProviderJSON.object(ArraySlice(payload.utf8)), "\(payload)")
-            #expect(Self.summary(OpenAIChunk(fields: fields)) == Self.summary(decoded), "\(payload)")
+            let ours = ProviderJSON.decode(type, from: Array(payload.utf8))
+            #expect(String(reflecting: ours) == String(reflecting: Self.foundation(type, payload)), "\(payload)")
+        }
+    }
+
+    static let shapes = [
+        #"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Hi","reasoning_content":"think","reasoning":"r"},"finish_reason":null}]}"#,
+        #"{"choices":[{"delta":{"content":5,"reasoning":["x"]},"finish_reason":7}],"usage":null}"#,
+        #"{"choices":[{"message":{"content":"whole"},"finish_reason":"stop"},{"delta":{}}]}"#,
+        #"{"choices":[1,{"delta":{"content":"x"}}]}"#, #"{"choices":{"0":{}}}"#, #"{"choices":[]}"#, #"{}"#, "[]", "7", "null",
+        #"{"choices":[{"delta":"text","message":null}]}"#,
+        #"{"choices":[],"usage":{"prompt_tokens":12,"completion_tokens":"5","total_tokens":-3}}"#,
+        #"{"usage":{"prompt_tokens":1099511627776000,"completion_tokens":2.5,"total_tokens":17}}"#,
+        #"{"usage":[1,2]}"#, #"{"choices":[{"delta":{"content":"é\n\"q\" \ud83d\ude00"}}]}"#,
+        #"{"error":{"message":"quota","type":"insufficient_quota","code":429}}"#, #"{"error":"plain"}"#, #"{"error":{"code":5}}"#,
+        #"{"type":"message_start","message":{"usage":{"input_tokens":9,"cache_read_input_tokens":3,"output_tokens":1}}}"#,
+        #"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm"}}"#,
+        #"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":"x"}}"#,
+        #"{"type":3,"content":[{"type":"text","text":"a"},{"type":"text","text":null}],"stop_reason":"max_tokens"}"#,
+        #"{"candidates":[{"content":{"parts":[{"text":"a","thought":true},{"text":"b"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":2,"thoughtsTokenCount":1}}"#,
+        #"{"candidates":[{"content":{"parts":"none"}}],"usageMetadata":{"promptTokenCount":-1}}"#,
+        #"{"model":"llama","message":{"role":"assistant","content":"hi","thinking":"t"},"done":false}"#,
+        #"{"message":{"content":1},"done":true,"done_reason":"stop","prompt_eval_count":7,"eval_count":3.0}"#,
+    ]
+
+    @Test func everyChunkTypeReadsAsFoundationReadsIt() {
+        Self.same(OpenAIChunk.self, Self.shapes)
+        Self.same(AnthropicChunk.self, Self.shapes)
+        Self.same(GeminiChunk.self, Self.shapes)
+        Self.same(OllamaChunk.self, Self.shapes)
+        Self.same(UpstreamErrorBody.self, Self.shapes)
+    }
+
+    /// The OpenAI chunk's own reading of a parsed object agrees with both.
+    @Test func openAIChunksReadFromFieldsAgree() throws {
+        for payload in Self.shapes {
+            guard let fields = ProviderJSON.object(ArraySlice(payload.utf8)), fields["error"] == nil else { continue }
+            let decoded = try #require(Self.foundation(OpenAIChunk.self, payload), "\(payload)")
+            #expect(String(reflecting: OpenAIChunk(fields: fields)) == String(reflecting: decoded), "\(payload)")
         }
         #expect(ProviderJSON.object(ArraySlice("[1]".utf8)) == nil)
         #expect(ProviderJSON.object(ArraySlice("{bad".utf8)) == nil)
