@@ -69,16 +69,33 @@ final class BackendProcess: Sendable {
     /// The frontend, proxying to the backend on `backendPort`, reading `Resources/` from `resources`.
     convenience init(frontend path: String, backendPort: Int, resources: String) throws {
         try self.init(
-            path: path, port: Int.random(in: 40_000..<50_000), folder: "aichat-bench-frontend-",
+            path: path, port: try Self.freePort(), folder: "aichat-bench-frontend-",
             environment: ["BACKEND_HOST": "127.0.0.1", "BACKEND_INTERNAL_PORT": String(backendPort), "RESOURCES_DIR": resources]
         )
+    }
+
+    /// A port no socket uses now, as the kernel picks one for a listener on port 0 (a fixed random range can meet a
+    /// port the system handed out for an outgoing connection).
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw BenchError("no socket for a port probe") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard bound else { throw BenchError("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// The backend on a fresh database; with `BENCH_BACKEND_PORT` set, the one already running there.
     convenience init(path: String) throws {
         let running = ProcessInfo.processInfo.environment["BENCH_BACKEND_PORT"].flatMap(Int.init)
         try self.init(
-            path: path, port: running ?? Int.random(in: 20_000..<40_000), folder: "aichat-bench-",
+            path: path, port: try running ?? Self.freePort(), folder: "aichat-bench-",
             environment: ["BCRYPT_COST": "4", "PERSONAL_CONNECTIONS_ALLOW_PRIVATE": "true"], databaseInFolder: true, launch: running == nil
         )
     }
