@@ -94,7 +94,7 @@ import Testing
 
     /// Another process holding the write lock makes a write wait (suspended, not failing) until the lock is free;
     /// reads go on meanwhile.
-    @Test func aWriteWaitsForAnotherProcesssLock() async throws {
+    @Test func aWriteWaitsForAnotherProcessLock() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let database = try await Self.open(directory)

@@ -335,13 +335,16 @@ enum SQLiteBinding {
             case let bytes as [UInt8]: return Self.bindBlob(bytes, to: statement, at: index)
             default:
                 let json = try JSONEncoder().encode(value)
-                switch try? JSONDecoder().decode(JSONScalar.self, from: json) {
+                switch try? JSONValue.parse(json) {
                     case .null?: return sqlite_nio_sqlite3_bind_null(statement, index)
-                    case .integer(let number)?: return sqlite_nio_sqlite3_bind_int64(statement, index, number)
-                    case .float(let number)?: return sqlite_nio_sqlite3_bind_double(statement, index, number)
-                    case .flag(let flag)?: return sqlite_nio_sqlite3_bind_int64(statement, index, flag ? 1 : 0)
-                    case .text(let text)?: return Self.bindText(text, to: statement, at: index)
-                    case nil: return Self.bindText(String(decoding: json, as: UTF8.self), to: statement, at: index)
+                    case .bool(let flag)?: return sqlite_nio_sqlite3_bind_int64(statement, index, flag ? 1 : 0)
+                    case .number(let number)?:
+                        if number.rounded() == number, let integer = Int64(exactly: number) {
+                            return sqlite_nio_sqlite3_bind_int64(statement, index, integer)
+                        }
+                        return sqlite_nio_sqlite3_bind_double(statement, index, number)
+                    case .string(let text)?: return Self.bindText(text, to: statement, at: index)
+                    case .array?, .object?, nil: return Self.bindText(String(decoding: json, as: UTF8.self), to: statement, at: index)
                 }
         }
     }
@@ -360,26 +363,6 @@ enum SQLiteBinding {
 
     private static func bindBlob(_ bytes: [UInt8], to statement: OpaquePointer, at index: Int32) -> Int32 {
         bytes.withUnsafeBytes { sqlite_nio_sqlite3_bind_blob64(statement, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), UInt64($0.count), Self.transient) }
-    }
-
-    /// A single JSON value.
-    enum JSONScalar: Decodable {
-        case null, integer(Int64), float(Double), flag(Bool), text(String)
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if container.decodeNil() {
-                self = .null
-            } else if let flag = try? container.decode(Bool.self) {
-                self = .flag(flag)
-            } else if let number = try? container.decode(Int64.self) {
-                self = .integer(number)
-            } else if let number = try? container.decode(Double.self) {
-                self = .float(number)
-            } else {
-                self = .text(try container.decode(String.self))
-            }
-        }
     }
 }
 

@@ -1,5 +1,3 @@
-import AIChatCore
-
 /// Decodes OpenAI-style Chat Completions streams (OpenAI, Azure OpenAI and compatible servers).
 ///
 /// Reasoning arrives as `delta.reasoning_content` (DeepSeek, vLLM, most compatible servers) or `delta.reasoning`
@@ -13,15 +11,7 @@ struct OpenAIStreamPayloads: StreamPayloadHandler {
             events.append(.done)
             return true
         }
-        // The common chunk is read through the JSON reader; one that carries an error, or an error event, takes the
-        // `Decodable` path, which reads every form of error object.
-        let chunk: OpenAIChunk
-        if event != "error", let fields = ProviderJSON.object(payload), fields["error"] == nil {
-            chunk = OpenAIChunk(fields: fields)
-        } else {
-            guard let decoded = ProviderJSON.decode(OpenAIChunk.self, from: payload) else { return false }
-            chunk = decoded
-        }
+        guard let chunk = ProviderJSON.decode(OpenAIChunk.self, from: payload) else { return false }
         if let error = chunk.error { throw .upstream(status: nil, message: error.message) }
         if event == "error" {
             throw .upstream(status: nil, message: ProviderJSON.decode(UpstreamErrorBody.self, from: payload)?.message ?? "unknown error")
@@ -48,24 +38,6 @@ struct OpenAIChunk: Decodable, Sendable {
         case choices, usage, error
     }
 
-    /// From a parsed object without an `error` field; fields of another type than expected count as absent, as in
-    /// ``init(from:)``.
-    init(fields: [String: JSONValue]) {
-        if case .array(let items)? = fields["choices"] {
-            var choices: [Choice] = []
-            choices.reserveCapacity(items.count)
-            for item in items {
-                guard case .object(let choice) = item else {
-                    choices = []
-                    break
-                }
-                choices.append(Choice(fields: choice))
-            }
-            self.choices = choices.count == items.count ? choices : nil
-        }
-        if case .object(let usage)? = fields["usage"] { self.usage = Usage(fields: usage) }
-    }
-
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Keys.self)
         self.choices = container.lenientValue([Choice].self, forKey: .choices)
@@ -84,12 +56,6 @@ struct OpenAIChunk: Decodable, Sendable {
             case finishReason = "finish_reason"
         }
 
-        init(fields: [String: JSONValue]) {
-            if case .object(let delta)? = fields["delta"] { self.delta = Message(fields: delta) }
-            if case .object(let message)? = fields["message"] { self.message = Message(fields: message) }
-            if case .string(let reason)? = fields["finish_reason"] { self.finishReason = reason }
-        }
-
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: Keys.self)
             self.delta = container.lenientValue(Message.self, forKey: .delta)
@@ -106,12 +72,6 @@ struct OpenAIChunk: Decodable, Sendable {
         private enum Keys: String, CodingKey {
             case content, reasoning
             case reasoningContent = "reasoning_content"
-        }
-
-        init(fields: [String: JSONValue]) {
-            if case .string(let text)? = fields["content"] { self.content = text }
-            if case .string(let text)? = fields["reasoning_content"] { self.reasoningContent = text }
-            if case .string(let text)? = fields["reasoning"] { self.reasoning = text }
         }
 
         init(from decoder: any Decoder) throws {
@@ -138,12 +98,6 @@ struct OpenAIChunk: Decodable, Sendable {
             case promptTokens = "prompt_tokens"
             case completionTokens = "completion_tokens"
             case totalTokens = "total_tokens"
-        }
-
-        init(fields: [String: JSONValue]) {
-            self.promptTokens = ProviderJSON.tokenCount(fields["prompt_tokens"])
-            self.completionTokens = ProviderJSON.tokenCount(fields["completion_tokens"])
-            self.totalTokens = ProviderJSON.tokenCount(fields["total_tokens"])
         }
 
         init(from decoder: any Decoder) throws {

@@ -14,22 +14,6 @@ enum ProviderJSON {
         return try? JSONValueDecoder.decode(type, from: value, codingPath: [])
     }
 
-    /// The payload as a JSON object, or nil when it is not one.
-    static func object(_ bytes: ArraySlice<UInt8>) -> [String: JSONValue]? {
-        let value = bytes.withUnsafeBufferPointer { try? JSONValue.parse($0) }
-        guard case .object(let fields)? = value else { return nil }
-        return fields
-    }
-
-    /// A token count held to `0...ProviderUsage.maximumCount` (see ``KeyedDecodingContainer/tokenCount(forKey:)``);
-    /// nil unless the value is a whole number (one too large for an `Int` is held to the maximum too).
-    static func tokenCount(_ value: JSONValue?) -> Int? {
-        guard case .number(let number)? = value, number.rounded() == number else { return nil }
-        if number >= Double(ProviderUsage.maximumCount) { return ProviderUsage.maximumCount }
-        return number <= 0 ? 0 : Int(number)
-    }
-
-
     /// Whether the payload is exactly `[DONE]` (surrounding spaces allowed).
     static func isDoneMarker(_ payload: ArraySlice<UInt8>) -> Bool {
         var slice = payload

@@ -29,15 +29,6 @@ public protocol MessageRepository: Sendable {
     func insertUsage(_ usage: NewUsage) async throws
 }
 
-extension MessageRepository {
-    /// ``insertUser(sessionId:userId:content:clientMessageId:images:retitle:)`` leaving the session's title alone.
-    func insertUser(sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage]) async throws -> (
-        ChatMessageRecord, created: Bool
-    )? {
-        try await self.insertUser(sessionId: sessionId, userId: userId, content: content, clientMessageId: clientMessageId, images: images, retitle: nil)
-    }
-}
-
 public struct NewAnswer: Sendable {
     var sessionId: Int
     var parentId: Int?

@@ -193,15 +193,4 @@ import Testing
         Self.same(OllamaChunk.self, Self.shapes)
         Self.same(UpstreamErrorBody.self, Self.shapes)
     }
-
-    /// The OpenAI chunk's own reading of a parsed object agrees with both.
-    @Test func openAIChunksReadFromFieldsAgree() throws {
-        for payload in Self.shapes {
-            guard let fields = ProviderJSON.object(ArraySlice(payload.utf8)), fields["error"] == nil else { continue }
-            let decoded = try #require(Self.foundation(OpenAIChunk.self, payload), "\(payload)")
-            #expect(String(reflecting: OpenAIChunk(fields: fields)) == String(reflecting: decoded), "\(payload)")
-        }
-        #expect(ProviderJSON.object(ArraySlice("[1]".utf8)) == nil)
-        #expect(ProviderJSON.object(ArraySlice("{bad".utf8)) == nil)
-    }
 }
