@@ -1,6 +1,5 @@
 import Foundation
 import AIChatCore
-import AsyncHTTPClient
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -25,7 +24,7 @@ public final class Backend: Sendable {
     public let catalog: ModelCatalog
     public let registry: GenerationRegistry
     let usage: any UsageRepository
-    let httpClient: HTTPClient
+    let httpClient: UpstreamClient
     let gateway: ProviderGateway
     let chat: ChatService
 
@@ -49,15 +48,7 @@ public final class Backend: Sendable {
         self.messages = SQLMessageRepository(database: database)
         self.usage = SQLUsageRepository(database: database)
         self.registry = GenerationRegistry()
-        var clientConfiguration = HTTPClient.Configuration(
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(10)),
-            decompression: .enabled(limit: .ratio(50))
-        )
-        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 4096)
-        // A refused connection fails at once instead of being retried until the deadline.
-        clientConfiguration.connectionPool.retryConnectionEstablishment = false
-        self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        self.httpClient = UpstreamClient()
         self.gateway = ProviderGateway(
             http: self.httpClient, outbound: OutboundGuard(), cipher: cipher, settings: self.settings,
             systemOAuthToken: configuration.systemOAuthToken, azureAccessToken: configuration.azureAccessToken, logger: logger
@@ -203,7 +194,7 @@ public final class Backend: Sendable {
         await self.registry.drain(grace: .zero)
         await self.database.close()
         await self.hasher.shutdown()
-        try? await self.httpClient.shutdown()
+        await self.httpClient.shutdown()
     }
 }
 

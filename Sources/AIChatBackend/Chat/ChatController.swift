@@ -1,5 +1,4 @@
 import AIChatCore
-import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import NIOCore
@@ -291,7 +290,7 @@ struct ChatController {
         }
         let timeout = try await self.service.settings.current().int(.providerTimeoutMs)
         let secrets = [endpoint.apiKey, endpoint.systemOAuthToken, endpoint.azureAccessToken].compactMap { $0 }
-        let response: HTTPClientResponse
+        let response: UpstreamResponse
         do {
             response = try await gateway.execute(providerRequest, guarded: !connection.isSystem, timeout: .milliseconds(timeout), secrets: secrets)
         } catch let failure as ProviderFailure {

@@ -1,5 +1,4 @@
 import AIChatCore
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
@@ -83,7 +82,7 @@ final class ChatService: Sendable {
         var settings: SystemSettings?
         var promptTokens = 0
         var limit = 0
-        var response: HTTPClientResponse?
+        var response: UpstreamResponse?
         var failure: (any Error)?
         /// The request as built, kept for a non-stream retry.
         var endpoint: ProviderEndpoint?
@@ -208,7 +207,7 @@ final class ChatService: Sendable {
 
     /// The provider's response and the settings once the request succeeded; the extractor set up from them.
     @inline(never)
-    private static func begin(_ run: AnswerRun) throws -> (HTTPClientResponse, SystemSettings) {
+    private static func begin(_ run: AnswerRun) throws -> (UpstreamResponse, SystemSettings) {
         if let failure = run.opening.failure { throw failure }
         guard let response = run.opening.response, let settings = run.opening.settings else { throw CancellationError() }
         run.job.touch()
@@ -306,7 +305,7 @@ final class ChatService: Sendable {
         if let parser = error as? HTTPParserError {
             return parser == .invalidEOFState ? closedEarly : "The AI provider sent a malformed response"
         }
-        if let client = error as? HTTPClientError, client == .remoteConnectionClosed || client == .readTimeout {
+        if let upstream = error as? UpstreamError, upstream == .connectionClosed {
             return closedEarly
         }
         return nil

@@ -1,5 +1,4 @@
 import AIChatCore
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
@@ -21,7 +20,7 @@ struct ProviderFailure: Error, CustomStringConvertible {
 /// Sends provider requests: SSRF checks for personal connections, no redirects, retries with back-off on
 /// 429/5xx before any byte of the answer, and provider errors turned into ``ProviderFailure``.
 struct ProviderGateway: Sendable {
-    let http: HTTPClient
+    let http: UpstreamClient
     let outbound: OutboundGuard
     let cipher: SecretCipher
     let settings: SystemSettingsService
@@ -59,29 +58,31 @@ struct ProviderGateway: Sendable {
         }
     }
 
-    /// The HTTP request; a guarded plain-http request goes to the address that was checked (see ``OutboundGuard/pinned(_:to:)``).
-    static func makeRequest(_ request: ProviderHTTPRequest, checkedAddresses: [String] = []) -> HTTPClientRequest {
-        // IPv4 first: a name like localhost often lists ::1 first while the service listens on IPv4 only.
-        let address = checkedAddresses.first { OutboundGuard.parseIPv4($0) != nil } ?? checkedAddresses.first
-        let pin = address.flatMap { OutboundGuard.pinned(request.url, to: $0) }
-        var out = HTTPClientRequest(url: pin?.url ?? request.url)
-        out.method = HTTPMethod(rawValue: request.method.rawValue)
+    /// The HTTP request; a guarded request connects to an address that was checked (IPv4 first: a name like
+    /// localhost often lists ::1 first while the service listens on IPv4 only). Connecting to the checked address
+    /// means a name that resolves differently a moment later (DNS rebinding) cannot turn the request inward; `Host`
+    /// and the TLS name stay the URL's.
+    static func makeRequest(_ request: ProviderHTTPRequest, checkedAddresses: [String] = []) -> UpstreamRequest {
+        var out = UpstreamRequest(method: HTTPMethod(rawValue: request.method.rawValue), url: request.url)
         for (name, value) in request.headers { out.headers.replaceOrAdd(name: name, value: value) }
-        if let pin { out.headers.replaceOrAdd(name: "Host", value: pin.host) }
-        if request.method == .post { out.body = .bytes(ByteBuffer(data: request.body)) }
+        if request.method == .post { out.body = ByteBuffer(data: request.body) }
+        out.address = checkedAddresses.first { OutboundGuard.parseIPv4($0) != nil } ?? checkedAddresses.first
         return out
     }
 
     /// Executes once and returns the response when it is a success; provider errors become failures.
-    func execute(_ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String]) async throws -> HTTPClientResponse {
+    func execute(_ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String]) async throws -> UpstreamResponse {
         let checked = try await self.checkDestination(request.url, guarded: guarded)
-        let response: HTTPClientResponse
+        let response: UpstreamResponse
         do {
-            response = try await self.http.execute(Self.makeRequest(request, checkedAddresses: checked), timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+            response = try await self.http.execute(Self.makeRequest(request, checkedAddresses: checked), deadline: deadline)
         } catch is CancellationError {
             throw CancellationError()
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+        } catch let error as UpstreamError where error == .deadlineExceeded || error == .connectTimeout {
             throw ProviderFailure(publicMessage: "The AI provider did not answer in time", retryable: true)
+        } catch UpstreamError.invalidURL {
+            throw ProviderFailure(publicMessage: "The connection's base URL is not a valid http(s) URL")
         } catch {
             self.logger.notice("provider request failed: \(request.description): \(error)")
             throw ProviderFailure(publicMessage: "Could not reach the AI provider (\(Self.networkReason(error)))", retryable: true)
@@ -101,7 +102,7 @@ struct ProviderGateway: Sendable {
     /// with exponential back-off; `onWait` runs before each wait (the stream sends keep-alives meanwhile).
     func executeWithRetry(
         _ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String], retries: Int = 2
-    ) async throws -> HTTPClientResponse {
+    ) async throws -> UpstreamResponse {
         var attempt = 0
         while true {
             do {

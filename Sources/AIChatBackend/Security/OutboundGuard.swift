@@ -6,8 +6,8 @@ import NIOPosix
 ///
 /// The host is resolved and every address checked: cloud metadata endpoints are always refused; loopback,
 /// private, link-local and other internal ranges are refused unless `allowPrivate` (an admin setting for
-/// personal connections). Requests made after a check do not follow redirects, so a checked host cannot bounce
-/// the request elsewhere.
+/// personal connections). Requests made after a check connect to an address the check allowed and do not follow
+/// redirects, so a checked host can neither re-resolve nor bounce the request elsewhere.
 public struct OutboundGuard: Sendable {
     public struct Refusal: Error, Equatable, CustomStringConvertible {
         public let reason: String
@@ -40,21 +40,6 @@ public struct OutboundGuard: Sendable {
             }
         }
         return addresses
-    }
-
-    /// For a plain-http URL with a host name: the same URL aimed at `address` (one the check allowed) and the
-    /// `Host` header that keeps the request addressed to the name. Connecting to the checked address means a name
-    /// that resolves differently a moment later (DNS rebinding) cannot redirect the request inside the network.
-    /// HTTPS keeps the name: the certificate check binds the connection to it. Nil when nothing needs changing.
-    public static func pinned(_ url: String, to address: String) -> (url: String, host: String)? {
-        guard var components = URLComponents(string: url), components.scheme?.lowercased() == "http", let host = components.host, !host.isEmpty
-        else { return nil }
-        let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        guard Self.parseIPv4(bare) == nil, !bare.contains(":") else { return nil }
-        let hostHeader = components.port.map { "\(host):\($0)" } ?? host
-        components.host = address.contains(":") ? "[\(address)]" : address
-        guard let aimed = components.string else { return nil }
-        return (aimed, hostHeader)
     }
 
     static func resolve(_ host: String) async throws -> [String] {

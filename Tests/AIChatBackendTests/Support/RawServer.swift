@@ -11,14 +11,18 @@ enum RawServer {
         init(_ bytes: [UInt8]) { self.bytes = bytes }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            // Any request bytes are taken as the whole request: the reply is fixed.
+            // Any request bytes are taken as the whole request: the reply is fixed. No reply: the connection stays silent.
+            guard !self.bytes.isEmpty else { return }
             let channel = context.channel
             context.writeAndFlush(NIOAny(channel.allocator.buffer(bytes: self.bytes))).whenComplete { _ in channel.close(promise: nil) }
         }
     }
 
     static func run<T>(answering response: String, _ body: (_ baseURL: String) async throws -> T) async throws -> T {
-        let bytes = Array(response.utf8)
+        try await Self.run(answering: Array(response.utf8), body)
+    }
+
+    static func run<T>(answering bytes: [UInt8], _ body: (_ baseURL: String) async throws -> T) async throws -> T {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Reply(bytes)) } }

@@ -1,0 +1,185 @@
+import NIOCore
+import NIOHTTP1
+
+/// Runs one request at a time on a connection of ``UpstreamClient``: writes the request, hands over the response
+/// head, feeds the body to its reader and holds reads back while the reader has enough. After a complete
+/// keep-alive response the connection goes back to the pool; anything unexpected closes it.
+final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private enum State {
+        case idle
+        case awaitingHead(EventLoopPromise<UpstreamResponse>)
+        case body(UpstreamBody.Producer.Source)
+        case closed
+    }
+
+    private var state = State.idle
+    /// Counts exchanges, so that a timer or reader signal of an earlier one is ignored.
+    private var exchange = 0
+    private var wantsData = true
+    private var heldRead = false
+    private var keepAlive = true
+    private var deadline: Scheduled<Void>?
+    private var idleTimer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+    private let idleTimeout: TimeAmount
+    /// Offers the connection for reuse; false means close it.
+    private let release: @Sendable (any Channel) -> Bool
+
+    init(idleTimeout: TimeAmount, release: @escaping @Sendable (any Channel) -> Bool) {
+        self.idleTimeout = idleTimeout
+        self.release = release
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func start(_ head: HTTPRequestHead, body: ByteBuffer?, deadline: NIODeadline, promise: EventLoopPromise<UpstreamResponse>) {
+        guard case .idle = self.state, let context, context.channel.isActive else {
+            promise.fail(UpstreamError.connectionClosed)
+            return
+        }
+        self.idleTimer?.cancel()
+        self.idleTimer = nil
+        self.exchange += 1
+        self.state = .awaitingHead(promise)
+        self.keepAlive = true
+        let exchange = self.exchange
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.deadline = context.eventLoop.scheduleTask(deadline: deadline) { bound.value.expire(exchange) }
+        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+        if let body { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (self.unwrapInboundIn(data), self.state) {
+            case (.head(let head), .awaitingHead(let promise)):
+                // Interim answers (100 Continue, 103 Early Hints) precede the real one.
+                guard head.status.code >= 200 else { return }
+                self.keepAlive = head.isKeepAlive
+                let sequence = UpstreamBody.Producer.makeSequence(
+                    backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16), finishOnDeinit: false,
+                    delegate: UpstreamBodyDelegate(handler: NIOLoopBound(self, eventLoop: context.eventLoop), exchange: self.exchange)
+                )
+                self.state = .body(sequence.source)
+                promise.succeed(UpstreamResponse(status: head.status, headers: head.headers, body: UpstreamBody(producer: sequence.sequence)))
+            case (.body(let bytes), .body(let source)):
+                switch source.yield(bytes) {
+                    case .produceMore: break
+                    case .stopProducing: self.wantsData = false
+                    case .dropped: self.close(context)
+                }
+            case (.end, .body(let source)):
+                self.deadline?.cancel()
+                self.deadline = nil
+                self.state = .idle
+                self.resumeReading(context)
+                // Back in the pool before the reader sees the end, so the next request can have it at once.
+                if self.keepAlive, self.release(context.channel) {
+                    let exchange = self.exchange
+                    let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                    self.idleTimer = context.eventLoop.scheduleTask(in: self.idleTimeout) { bound.value.idleExpired(exchange) }
+                } else {
+                    self.close(context)
+                }
+                source.finish()
+            default:
+                // A response nobody asked for: the connection cannot be trusted any more.
+                self.fail(UpstreamError.connectionClosed)
+                self.close(context)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if self.wantsData {
+            context.read()
+        } else {
+            self.heldRead = true
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.fail(UpstreamError.connectionClosed)
+        self.idleTimer?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.fail(error)
+        self.close(context)
+    }
+
+    /// The reader wants more.
+    func resume(_ exchange: Int) {
+        guard exchange == self.exchange, let context else { return }
+        self.resumeReading(context)
+    }
+
+    /// The reader stopped (finished, cancelled or dropped the body): unless the response was complete, the rest
+    /// of it would block the connection.
+    func readerGone(_ exchange: Int) {
+        guard exchange == self.exchange, case .body = self.state, let context else { return }
+        self.state = .closed
+        self.close(context)
+    }
+
+    private func expire(_ exchange: Int) {
+        guard exchange == self.exchange, let context else { return }
+        self.fail(UpstreamError.deadlineExceeded)
+        self.close(context)
+    }
+
+    private func idleExpired(_ exchange: Int) {
+        guard exchange == self.exchange, case .idle = self.state, let context else { return }
+        self.close(context)
+    }
+
+    private func resumeReading(_ context: ChannelHandlerContext) {
+        self.wantsData = true
+        if self.heldRead {
+            self.heldRead = false
+            context.read()
+        }
+    }
+
+    private func fail(_ error: any Error) {
+        self.deadline?.cancel()
+        self.deadline = nil
+        switch self.state {
+            case .awaitingHead(let promise): promise.fail(error)
+            case .body(let source): source.finish(error)
+            case .idle, .closed: break
+        }
+        self.state = .closed
+    }
+
+    private func close(_ context: ChannelHandlerContext) {
+        self.state = .closed
+        context.close(promise: nil)
+    }
+}
+
+/// Passes the body reader's demand back to the connection's event loop.
+struct UpstreamBodyDelegate: NIOAsyncSequenceProducerDelegate {
+    let handler: NIOLoopBound<UpstreamExchangeHandler>
+    let exchange: Int
+
+    func produceMore() {
+        let (handler, exchange) = (self.handler, self.exchange)
+        handler.eventLoop.execute { handler.value.resume(exchange) }
+    }
+
+    func didTerminate() {
+        let (handler, exchange) = (self.handler, self.exchange)
+        handler.eventLoop.execute { handler.value.readerGone(exchange) }
+    }
+}
