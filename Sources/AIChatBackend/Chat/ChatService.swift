@@ -68,11 +68,11 @@ final class ChatService: Sendable {
         }
         guard registered === job else { return registered }
         // Detached: the job copies none of the request's task-local values (it outlives the request anyway).
-        let answer = AnswerRun(plan: plan, job: job)
+        let answer = AnswerRun(plan: plan, job: job, service: self)
         let task = Task.detached {
-            await self.run(answer)
+            await self.launch(answer)
         }
-        job.setRunner(task)
+        job.setCanceller { task.cancel() }
         return job
     }
 
@@ -149,22 +149,25 @@ final class ChatService: Sendable {
         }
     }
 
-    /// One answer's state while its job runs, on the heap: a job's task keeps the memory of its largest frames for as
-    /// long as the answer runs, so the frames of the streaming loop hold one reference instead of the plan, the
-    /// accumulated answer and the outbox inline. Used by the job's task alone (and by the child task that opens the
-    /// request, which ends before the answer is read).
-    final class AnswerRun: @unchecked Sendable {
+    /// One answer's state while its job runs, on the heap. A job runs in three steps: a task opens the request;
+    /// the provider's body then streams into the run itself (an ``UpstreamBodySink``: each piece is decoded and
+    /// sent to the watchers on the connection's event loop, with no task waiting while the answer streams); a
+    /// second task saves the answer. Used by one step at a time.
+    final class AnswerRun: UpstreamBodySink, @unchecked Sendable {
         private(set) var plan: GenerationPlan
         let job: GenerationJob
+        let service: ChatService
         var opening = Opening()
+        var settings: SystemSettings?
         var accumulator = AnswerAccumulator()
         var splitter = ReasoningSplitter.passThrough
         var outbox = Outbox(chunkSize: 1)
         var decoder: any ProviderStreamDecoder
 
-        init(plan: GenerationPlan, job: GenerationJob) {
+        init(plan: GenerationPlan, job: GenerationJob, service: ChatService) {
             self.plan = plan
             self.job = job
+            self.service = service
             self.decoder = ProviderStreamDecoders.make(for: plan.connection.kind ?? .openai)
         }
 
@@ -180,33 +183,73 @@ final class ChatService: Sendable {
         func send() {
             self.job.emit(batch: self.outbox.take())
         }
+
+        func receive(_ piece: ByteBuffer) -> UpstreamSinkDecision {
+            guard let settings = self.settings else {
+                self.service.conclude(self, failure: CancellationError())
+                return .stop
+            }
+            do {
+                try self.service.consume(piece, run: self, settings: settings)
+                return .more
+            } catch {
+                self.service.conclude(self, failure: error)
+                return .stop
+            }
+        }
+
+        func finish(_ error: (any Error)?) {
+            self.service.conclude(self, failure: error)
+        }
     }
 
-    private func run(_ run: AnswerRun) async {
+    /// Opens the request and hands the provider's body to the run; a failure to open goes straight to saving.
+    private func launch(_ run: AnswerRun) async {
         let opened = try? await runInChildTask { OpeningRef(await self.open(run.plan, job: run.job)) }
         run.opening = opened?.value ?? Opening(failure: CancellationError())
         run.forgetRequestDetails()
         run.outbox = Outbox(chunkSize: run.opening.settings?.int(.streamDeltaChunkSize) ?? 1)
+        let body: UpstreamBody
         do {
-            try await self.relay(run)
+            let (response, settings) = try Self.begin(run)
+            run.settings = settings
+            body = response.body
+            run.opening.response = nil
         } catch {
             await self.finish(after: error, run)
+            self.close(run)
+            return
         }
-        self.registry.remove(run.job)
+        // A stop, a timeout or a deleted chat closes the provider's connection from now on.
+        run.job.setCanceller { body.cancel() }
+        body.stream(to: run)
     }
 
-    /// Streams the provider's answer to the job's watchers, then saves it. Everything but the loop runs in
-    /// functions of their own, so that this frame, kept for the whole answer, stays small.
-    private func relay(_ run: AnswerRun) async throws {
-        let (response, settings) = try Self.begin(run)
-        for try await chunk in response.body {
-            try self.consume(chunk, run: run, settings: settings)
+    /// The body ended (`failure` nil) or broke off: the answer is completed or its failure handled, then saved,
+    /// in a task of its own.
+    func conclude(_ run: AnswerRun, failure: (any Error)?) {
+        let task = Task.detached {
+            if let failure {
+                await self.finish(after: failure, run)
+            } else if let settings = run.settings {
+                do {
+                    try await self.complete(run, settings: settings)
+                } catch {
+                    await self.finish(after: error, run)
+                }
+            }
+            self.close(run)
         }
-        try await self.complete(run, settings: settings)
+        run.job.setCanceller { task.cancel() }
+    }
+
+    /// The job is over: later sends start a new one.
+    private func close(_ run: AnswerRun) {
+        self.registry.remove(run.job)
+        run.job.markDone()
     }
 
     /// The provider's response and the settings once the request succeeded; the extractor set up from them.
-    @inline(never)
     private static func begin(_ run: AnswerRun) throws -> (UpstreamResponse, SystemSettings) {
         if let failure = run.opening.failure { throw failure }
         guard let response = run.opening.response, let settings = run.opening.settings else { throw CancellationError() }
@@ -216,8 +259,7 @@ final class ChatService: Sendable {
     }
 
     /// One piece of the provider's body: decoded, turned into frames and sent.
-    @inline(never)
-    private func consume(_ chunk: ByteBuffer, run: AnswerRun, settings: SystemSettings) throws {
+    func consume(_ chunk: ByteBuffer, run: AnswerRun, settings: SystemSettings) throws {
         run.job.touch()
         let events = try run.decoder.decode(chunk)
         self.handle(events, accumulator: &run.accumulator, splitter: &run.splitter, settings: settings, outbox: &run.outbox)
@@ -228,7 +270,6 @@ final class ChatService: Sendable {
     }
 
     /// The end of the body: what the decoder and extractor still hold is sent, the answer saved.
-    @inline(never)
     private func complete(_ run: AnswerRun, settings current: SystemSettings) async throws {
         let tail = try run.decoder.finish()
         self.handle(tail, accumulator: &run.accumulator, splitter: &run.splitter, settings: current, outbox: &run.outbox)
@@ -515,22 +556,17 @@ final class ChatService: Sendable {
             if !reasoning.isEmpty, reasoningShown {
                 frames.append(SSEFrame.reasoningDone(duration: answer.reasoningDuration))
             }
-            var saved: ChatMessageRecord?
             let saveReasoning = reasoningShown && (plan.saveReasoning ?? settings?.bool(.reasoningSaveToDb) ?? true) && !reasoning.isEmpty
             let keep = !job.isDiscarded
+            var answerRow: NewAnswer?
             if keep, !content.isEmpty || saveReasoning {
-                do {
-                    saved = try await messages.insertAssistant(
-                        NewAnswer(
-                            sessionId: plan.session.id, parentId: plan.userMessage.id, content: content, reasoning: saveReasoning ? reasoning : nil,
-                            reasoningDurationSeconds: saveReasoning ? answer.reasoningDuration : nil, status: status, model: plan.session.modelRawId
-                        )
-                    )
-                } catch {
-                    logger.error("could not save the answer in session \(plan.session.id): \(error)")
-                }
+                answerRow = NewAnswer(
+                    sessionId: plan.session.id, parentId: plan.userMessage.id, content: content, reasoning: saveReasoning ? reasoning : nil,
+                    reasoningDurationSeconds: saveReasoning ? answer.reasoningDuration : nil, status: status, model: plan.session.modelRawId
+                )
             }
-            if keep, let settings, settings.bool(.usageEmit), saved != nil || status == nil {
+            var usageRow: NewUsage?
+            if keep, let settings, settings.bool(.usageEmit), answerRow != nil || status == nil {
                 let completion = TokenEstimator.count(answer.content)
                 let provider = answer.providerUsage
                 let figures = UsageFigures(
@@ -543,13 +579,18 @@ final class ChatService: Sendable {
                 if !settings.bool(.usageProviderOnly) || provider == nil {
                     frames.append(SSEFrame.usage(figures))
                 }
-                try? await messages.insertUsage(
-                    NewUsage(
-                        sessionId: plan.session.id, messageId: saved?.id, model: plan.session.modelRawId ?? "unknown", provider: plan.connection.host,
-                        promptTokens: figures.promptTokens, completionTokens: figures.completionTokens ?? 0, totalTokens: figures.totalTokens,
-                        contextLimit: limit
-                    )
+                usageRow = NewUsage(
+                    sessionId: plan.session.id, messageId: nil, model: plan.session.modelRawId ?? "unknown", provider: plan.connection.host,
+                    promptTokens: figures.promptTokens, completionTokens: figures.completionTokens ?? 0, totalTokens: figures.totalTokens,
+                    contextLimit: limit
                 )
+            }
+            // The answer and its usage row in one transaction: one commit per answer.
+            var saved: ChatMessageRecord?
+            do {
+                saved = try await messages.saveAnswer(answerRow, usage: usageRow)
+            } catch {
+                logger.error("could not save the answer in session \(plan.session.id): \(error)")
             }
             if let errorMessage {
                 job.errorMessage = errorMessage

@@ -14,7 +14,7 @@ public final class GenerationJob: Sendable {
     public let userMessageId: Int
     public let clientMessageId: String?
     private let state = Mutex(State())
-    private let runner = Mutex<Task<Void, Never>?>(nil)
+    private let control = Mutex(Control())
     private let failure = Mutex<String?>(nil)
     private let timing = Mutex(Timing())
 
@@ -22,6 +22,14 @@ public final class GenerationJob: Sendable {
     enum Interruption: Sendable {
         case idle
         case overall
+    }
+
+    /// How the job's current step is cancelled, and who waits for its end.
+    struct Control {
+        var cancel: (@Sendable () -> Void)?
+        var cancelled = false
+        var done = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
     /// Keep-alive and timeout bookkeeping, driven by the registry's shared ticker (no task per job).
@@ -204,14 +212,20 @@ public final class GenerationJob: Sendable {
         return stream
     }
 
-    func setRunner(_ task: Task<Void, Never>) {
-        self.runner.withLock { $0 = task }
+    /// How to cancel the step the job is in (its task, or the provider's connection while the answer streams).
+    /// Once cancelled, every later step is cancelled as it starts.
+    func setCanceller(_ cancel: @escaping @Sendable () -> Void) {
+        let cancelled = self.control.withLock { control in
+            control.cancel = cancel
+            return control.cancelled
+        }
+        if cancelled { cancel() }
     }
 
     /// Asks the job to stop: the upstream request is cancelled at once and the partial answer kept.
     func requestStop() {
         self.state.withLock { $0.stopRequested = true }
-        self.runner.withLock { $0 }?.cancel()
+        self.cancelRunner()
     }
 
     /// Stops the job for good because its chat is being deleted or cleared: the provider request is cancelled and
@@ -221,17 +235,38 @@ public final class GenerationJob: Sendable {
             $0.discarded = true
             $0.stopRequested = true
         }
-        self.runner.withLock { $0 }?.cancel()
+        self.cancelRunner()
     }
 
     /// Cancels the provider request without marking the answer as stopped by the user (timeouts).
     func cancelRunner() {
-        self.runner.withLock { $0 }?.cancel()
+        let cancel = self.control.withLock { control in
+            control.cancelled = true
+            return control.cancel
+        }
+        cancel?()
+    }
+
+    /// Marks the job as over (answer saved, watchers closed) and wakes who waits for it.
+    func markDone() {
+        let waiters = self.control.withLock { control in
+            control.done = true
+            control.cancel = nil
+            defer { control.waiters = [] }
+            return control.waiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Waits until the job has finished, persisted and closed its watchers.
     func wait() async {
-        await self.runner.withLock { $0 }?.value
+        await withCheckedContinuation { continuation in
+            let done = self.control.withLock { control in
+                if !control.done { control.waiters.append(continuation) }
+                return control.done
+            }
+            if done { continuation.resume() }
+        }
     }
 }
 

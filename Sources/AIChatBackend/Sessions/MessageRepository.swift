@@ -18,7 +18,9 @@ public protocol MessageRepository: Sendable {
     func insertUser(
         sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage], retitle: (expected: String, title: String)?
     ) async throws -> (ChatMessageRecord, created: Bool)?
-    func insertAssistant(_ answer: NewAnswer) async throws -> ChatMessageRecord
+    /// Stores an answer and its usage row in one transaction (either may be nil); the usage row refers to the
+    /// answer stored with it. Returns the stored answer.
+    func saveAnswer(_ answer: NewAnswer?, usage: NewUsage?) async throws -> ChatMessageRecord?
     /// The newest answer to a user message, if any.
     func latestAnswer(sessionId: Int, parentId: Int) async throws -> ChatMessageRecord?
     /// The conversation as the model sees it: user messages and the newest version of each answer, oldest first,
@@ -196,26 +198,35 @@ public struct SQLMessageRepository: MessageRepository {
         }
     }
 
-    public func insertAssistant(_ answer: NewAnswer) async throws -> ChatMessageRecord {
+    public func saveAnswer(_ answer: NewAnswer?, usage: NewUsage?) async throws -> ChatMessageRecord? {
+        guard answer != nil || usage != nil else { return nil }
         let now = Timestamp.now()
-        return try await self.database.writeStatements { sql in
-            guard
-                let row = try await sql.raw(
-                    """
-                    INSERT INTO "messages" ("sessionId", "role", "content", "reasoning", "reasoningDurationSeconds", "createdAt", "status",
-                        "parentId", "model")
-                    VALUES (\(bind: answer.sessionId), 'assistant', \(bind: answer.content), \(bind: answer.reasoning),
-                        \(bind: answer.reasoningDurationSeconds), \(bind: now.milliseconds), \(bind: answer.status?.rawValue), \(bind: answer.parentId),
-                        \(bind: answer.model))
-                    RETURNING "id"
-                    """
-                ).first()
-            else { throw DatabaseError("insert into messages returned no id") }
-            return ChatMessageRecord(
-                id: try row.int("id"), sessionId: answer.sessionId, role: .assistant, content: answer.content, clientMessageId: nil,
-                reasoning: answer.reasoning, reasoningDurationSeconds: answer.reasoningDurationSeconds, createdAt: now, status: answer.status,
-                images: [], parentId: answer.parentId, model: answer.model
-            )
+        return try await self.database.write { sql in
+            var stored: ChatMessageRecord?
+            if let answer {
+                guard
+                    let row = try await sql.raw(
+                        """
+                        INSERT INTO "messages" ("sessionId", "role", "content", "reasoning", "reasoningDurationSeconds", "createdAt", "status",
+                            "parentId", "model")
+                        VALUES (\(bind: answer.sessionId), 'assistant', \(bind: answer.content), \(bind: answer.reasoning),
+                            \(bind: answer.reasoningDurationSeconds), \(bind: now.milliseconds), \(bind: answer.status?.rawValue), \(bind: answer.parentId),
+                            \(bind: answer.model))
+                        RETURNING "id"
+                        """
+                    ).first()
+                else { throw DatabaseError("insert into messages returned no id") }
+                stored = ChatMessageRecord(
+                    id: try row.int("id"), sessionId: answer.sessionId, role: .assistant, content: answer.content, clientMessageId: nil,
+                    reasoning: answer.reasoning, reasoningDurationSeconds: answer.reasoningDurationSeconds, createdAt: now, status: answer.status,
+                    images: [], parentId: answer.parentId, model: answer.model
+                )
+            }
+            if var usage {
+                usage.messageId = stored?.id ?? usage.messageId
+                try await Self.insert(usage, at: now, into: sql)
+            }
+            return stored
         }
     }
 
@@ -264,16 +275,18 @@ public struct SQLMessageRepository: MessageRepository {
     }
 
     public func insertUsage(_ usage: NewUsage) async throws {
-        try await self.database.write { sql in
-            try await sql.raw(
-                """
-                INSERT INTO "usage_metrics" ("sessionId", "messageId", "model", "provider", "promptTokens", "completionTokens", "totalTokens",
-                    "contextLimit", "createdAt", "kind")
-                VALUES (\(bind: usage.sessionId), \(bind: usage.messageId), \(bind: usage.model), \(bind: usage.provider), \(bind: usage.promptTokens),
-                    \(bind: usage.completionTokens), \(bind: usage.totalTokens), \(bind: usage.contextLimit), \(bind: Timestamp.now().milliseconds),
-                    \(bind: usage.kind))
-                """
-            ).run()
-        }
+        try await self.database.write { sql in try await Self.insert(usage, at: Timestamp.now(), into: sql) }
+    }
+
+    private static func insert(_ usage: NewUsage, at time: Timestamp, into sql: any SQLDatabase) async throws {
+        try await sql.raw(
+            """
+            INSERT INTO "usage_metrics" ("sessionId", "messageId", "model", "provider", "promptTokens", "completionTokens", "totalTokens",
+                "contextLimit", "createdAt", "kind")
+            VALUES (\(bind: usage.sessionId), \(bind: usage.messageId), \(bind: usage.model), \(bind: usage.provider), \(bind: usage.promptTokens),
+                \(bind: usage.completionTokens), \(bind: usage.totalTokens), \(bind: usage.contextLimit), \(bind: time.milliseconds),
+                \(bind: usage.kind))
+            """
+        ).run()
     }
 }

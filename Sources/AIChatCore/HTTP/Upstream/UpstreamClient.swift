@@ -18,6 +18,8 @@ public enum UpstreamError: Error, Equatable, Sendable, CustomStringConvertible {
     case connectionClosed
     /// A body collected with ``UpstreamBody/collect(upTo:)`` was longer than its limit.
     case bodyTooLarge
+    /// A body is read once.
+    case bodyAlreadyRead
 
     public var description: String {
         switch self {
@@ -26,6 +28,7 @@ public enum UpstreamError: Error, Equatable, Sendable, CustomStringConvertible {
             case .deadlineExceeded: "deadline exceeded"
             case .connectionClosed: "connection closed before the response was complete"
             case .bodyTooLarge: "response body too large"
+            case .bodyAlreadyRead: "response body already read"
         }
     }
 }
@@ -56,45 +59,12 @@ public struct UpstreamResponse: Sendable {
     public let body: UpstreamBody
 }
 
-/// A response body: pieces as they arrive, read from the connection only as fast as they are consumed. Dropping
-/// the body (or cancelling its reader) before the end closes the connection.
-public struct UpstreamBody: AsyncSequence, Sendable {
-    public typealias Element = ByteBuffer
-    typealias Producer = NIOThrowingAsyncSequenceProducer<
-        ByteBuffer, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, UpstreamBodyDelegate
-    >
-
-    let producer: Producer
-
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        var inner: Producer.AsyncIterator
-
-        public mutating func next() async throws -> ByteBuffer? {
-            try await self.inner.next()
-        }
-    }
-
-    public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(inner: self.producer.makeAsyncIterator())
-    }
-
-    /// The whole body in one buffer; throws ``UpstreamError/bodyTooLarge`` past `limit` bytes.
-    public func collect(upTo limit: Int) async throws -> ByteBuffer {
-        var collected = ByteBuffer()
-        for try await var piece in self {
-            guard collected.readableBytes + piece.readableBytes <= limit else { throw UpstreamError.bodyTooLarge }
-            collected.writeBuffer(&piece)
-        }
-        return collected
-    }
-}
-
 /// An HTTP/1.1 client for requests to AI providers: keep-alive connections pooled per destination, TLS with
 /// certificate and host name checks, gzip/deflate answers decoded, no redirects followed, a connect timeout and a
 /// deadline per request, and response bodies streamed with back-pressure.
 ///
 /// Each request costs one hop to the connection's event loop and one back when the head arrives; the body's pieces
-/// reach the reader through a bounded buffer.
+/// reach an async reader through a bounded buffer, or an ``UpstreamBodySink`` directly on the event loop.
 public final class UpstreamClient: Sendable {
     public struct Configuration: Sendable {
         public var connectTimeout: TimeAmount = .seconds(10)
@@ -188,6 +158,8 @@ public final class UpstreamClient: Sendable {
         let bootstrap = ClientBootstrap(group: self.group)
             .connectTimeout(min(configuration.connectTimeout, remaining))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Streamed answers arrive in small pieces; the buffer grows when a response comes in larger ones.
+            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations

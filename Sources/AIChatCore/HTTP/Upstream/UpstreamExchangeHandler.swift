@@ -2,8 +2,8 @@ import NIOCore
 import NIOHTTP1
 
 /// Runs one request at a time on a connection of ``UpstreamClient``: writes the request, hands over the response
-/// head, feeds the body to its reader and holds reads back while the reader has enough. After a complete
-/// keep-alive response the connection goes back to the pool; anything unexpected closes it.
+/// head, passes the body to its ``UpstreamExchange`` and holds reads back while the reader has enough. After a
+/// complete keep-alive response the connection goes back to the pool; anything unexpected closes it.
 final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
@@ -12,13 +12,13 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
     private enum State {
         case idle
         case awaitingHead(EventLoopPromise<UpstreamResponse>)
-        case body(UpstreamBody.Producer.Source)
+        case body(UpstreamExchange)
         case closed
     }
 
     private var state = State.idle
-    /// Counts exchanges, so that a timer or reader signal of an earlier one is ignored.
-    private var exchange = 0
+    /// Counts exchanges, so that a timer of an earlier one is ignored.
+    private var serial = 0
     private var wantsData = true
     private var heldRead = false
     private var keepAlive = true
@@ -49,12 +49,12 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
         self.idleTimer?.cancel()
         self.idleTimer = nil
-        self.exchange += 1
+        self.serial += 1
         self.state = .awaitingHead(promise)
         self.keepAlive = true
-        let exchange = self.exchange
+        let serial = self.serial
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        self.deadline = context.eventLoop.scheduleTask(deadline: deadline) { bound.value.expire(exchange) }
+        self.deadline = context.eventLoop.scheduleTask(deadline: deadline) { bound.value.expire(serial) }
         context.write(self.wrapOutboundOut(.head(head)), promise: nil)
         if let body { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
@@ -66,32 +66,27 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
                 // Interim answers (100 Continue, 103 Early Hints) precede the real one.
                 guard head.status.code >= 200 else { return }
                 self.keepAlive = head.isKeepAlive
-                let sequence = UpstreamBody.Producer.makeSequence(
-                    backPressureStrategy: .init(lowWatermark: 2, highWatermark: 16), finishOnDeinit: false,
-                    delegate: UpstreamBodyDelegate(handler: NIOLoopBound(self, eventLoop: context.eventLoop), exchange: self.exchange)
-                )
-                self.state = .body(sequence.source)
-                promise.succeed(UpstreamResponse(status: head.status, headers: head.headers, body: UpstreamBody(producer: sequence.sequence)))
-            case (.body(let bytes), .body(let source)):
-                switch source.yield(bytes) {
-                    case .produceMore: break
-                    case .stopProducing: self.wantsData = false
-                    case .dropped: self.close(context)
-                }
-            case (.end, .body(let source)):
+                let exchange = UpstreamExchange(eventLoop: context.eventLoop, connection: self)
+                self.state = .body(exchange)
+                // Nothing more is read until the body has a reader.
+                self.wantsData = false
+                promise.succeed(UpstreamResponse(status: head.status, headers: head.headers, body: UpstreamBody(exchange)))
+            case (.body(let bytes), .body(let exchange)):
+                if !exchange.receive(bytes) { self.wantsData = false }
+            case (.end, .body(let exchange)):
                 self.deadline?.cancel()
                 self.deadline = nil
                 self.state = .idle
                 self.resumeReading(context)
                 // Back in the pool before the reader sees the end, so the next request can have it at once.
                 if self.keepAlive, self.release(context.channel) {
-                    let exchange = self.exchange
+                    let serial = self.serial
                     let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-                    self.idleTimer = context.eventLoop.scheduleTask(in: self.idleTimeout) { bound.value.idleExpired(exchange) }
+                    self.idleTimer = context.eventLoop.scheduleTask(in: self.idleTimeout) { bound.value.idleExpired(serial) }
                 } else {
                     self.close(context)
                 }
-                source.finish()
+                exchange.end(nil)
             default:
                 // A response nobody asked for: the connection cannot be trusted any more.
                 self.fail(UpstreamError.connectionClosed)
@@ -118,28 +113,27 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
         self.close(context)
     }
 
-    /// The reader wants more.
-    func resume(_ exchange: Int) {
-        guard exchange == self.exchange, let context else { return }
+    /// The body's reader wants more.
+    func resumeReading() {
+        guard let context else { return }
         self.resumeReading(context)
     }
 
-    /// The reader stopped (finished, cancelled or dropped the body): unless the response was complete, the rest
-    /// of it would block the connection.
-    func readerGone(_ exchange: Int) {
-        guard exchange == self.exchange, case .body = self.state, let context else { return }
+    /// The body's reader is gone before the end: the rest of the response would block the connection.
+    func abandon() {
+        guard case .body = self.state, let context else { return }
         self.state = .closed
         self.close(context)
     }
 
-    private func expire(_ exchange: Int) {
-        guard exchange == self.exchange, let context else { return }
+    private func expire(_ serial: Int) {
+        guard serial == self.serial, let context else { return }
         self.fail(UpstreamError.deadlineExceeded)
         self.close(context)
     }
 
-    private func idleExpired(_ exchange: Int) {
-        guard exchange == self.exchange, case .idle = self.state, let context else { return }
+    private func idleExpired(_ serial: Int) {
+        guard serial == self.serial, case .idle = self.state, let context else { return }
         self.close(context)
     }
 
@@ -156,7 +150,7 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
         self.deadline = nil
         switch self.state {
             case .awaitingHead(let promise): promise.fail(error)
-            case .body(let source): source.finish(error)
+            case .body(let exchange): exchange.end(error)
             case .idle, .closed: break
         }
         self.state = .closed
@@ -165,21 +159,5 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func close(_ context: ChannelHandlerContext) {
         self.state = .closed
         context.close(promise: nil)
-    }
-}
-
-/// Passes the body reader's demand back to the connection's event loop.
-struct UpstreamBodyDelegate: NIOAsyncSequenceProducerDelegate {
-    let handler: NIOLoopBound<UpstreamExchangeHandler>
-    let exchange: Int
-
-    func produceMore() {
-        let (handler, exchange) = (self.handler, self.exchange)
-        handler.eventLoop.execute { handler.value.resume(exchange) }
-    }
-
-    func didTerminate() {
-        let (handler, exchange) = (self.handler, self.exchange)
-        handler.eventLoop.execute { handler.value.readerGone(exchange) }
     }
 }
