@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -209,6 +210,99 @@ struct UpstreamClientTests {
             await #expect(throws: (any Error).self) {
                 _ = try await UpstreamClient().execute(UpstreamRequest(url: "https://localhost:\(port)/"), deadline: Self.deadline())
             }
+            await client.shutdown()
+        }
+    }
+
+    /// Collects what a body hands it; answers each piece as `decision` says at that moment.
+    final class CollectingSink: UpstreamBodySink, Sendable {
+        struct State {
+            var text = ""
+            var pieces = 0
+            var finished: (any Error)??
+            var decision = UpstreamSinkDecision.more
+        }
+
+        let state = NIOLockedValueBox(State())
+
+        init(_ decision: UpstreamSinkDecision = .more) {
+            self.state.withLockedValue { $0.decision = decision }
+        }
+
+        func receive(_ piece: ByteBuffer) -> UpstreamSinkDecision {
+            self.state.withLockedValue { state in
+                state.text += String(buffer: piece)
+                state.pieces += 1
+                return state.decision
+            }
+        }
+
+        func finish(_ error: (any Error)?) {
+            self.state.withLockedValue { $0.finished = .some(error) }
+        }
+
+        var text: String { self.state.withLockedValue { $0.text } }
+        var pieces: Int { self.state.withLockedValue { $0.pieces } }
+        var isFinished: Bool { self.state.withLockedValue { $0.finished != nil } }
+        var error: (any Error)? { self.state.withLockedValue { $0.finished ?? nil } }
+    }
+
+    /// A sink receives the whole body and its end; one that pauses gets nothing more until it resumes.
+    @Test func sinksReceiveTheBodyAndPauseReading() async throws {
+        try await FakeProvider.run { fake in
+            let client = UpstreamClient()
+            let url = fake.baseURL + "/v1/stream"
+            let pieces = (0..<20).map { "piece \($0);" }
+            fake.enqueue(.chunks(pieces, contentType: "text/plain", delay: .milliseconds(2)))
+            let whole = CollectingSink()
+            try await client.execute(UpstreamRequest(method: .POST, url: url), deadline: Self.deadline()).body.stream(to: whole)
+            #expect(try await eventually { whole.isFinished })
+            #expect(whole.text == pieces.joined() && whole.error == nil)
+
+            fake.enqueue(.chunks(pieces, contentType: "text/plain", delay: .milliseconds(2)))
+            let paused = CollectingSink(.pause)
+            let body = try await client.execute(UpstreamRequest(method: .POST, url: url), deadline: Self.deadline()).body
+            body.stream(to: paused)
+            #expect(try await eventually { paused.pieces >= 1 })
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(!paused.isFinished)
+            #expect(paused.pieces == 1)
+            paused.state.withLockedValue { $0.decision = .more }
+            body.resume()
+            #expect(try await eventually { paused.isFinished })
+            #expect(paused.text == pieces.joined() && paused.error == nil)
+            await client.shutdown()
+        }
+    }
+
+    /// A sink that stops, a cancelled body and a body nobody reads all close the connection; a body is read once.
+    @Test func sinksThatStopAndUnreadBodiesCloseTheConnection() async throws {
+        try await FakeProvider.run { fake in
+            let client = UpstreamClient()
+            let url = fake.baseURL + "/v1/stream"
+            fake.enqueue(.chunks((0..<50).map { "piece \($0)\n" }, contentType: "text/plain", delay: .milliseconds(20)))
+            let stopping = CollectingSink(.stop)
+            try await client.execute(UpstreamRequest(method: .POST, url: url), deadline: Self.deadline()).body.stream(to: stopping)
+            #expect(try await eventually { fake.closedEarly == 1 })
+            #expect(stopping.pieces == 1 && !stopping.isFinished)
+
+            fake.enqueue(.hang)
+            let cancelled = CollectingSink()
+            let body = try await client.execute(UpstreamRequest(method: .POST, url: url), deadline: Self.deadline()).body
+            body.stream(to: cancelled)
+            body.cancel()
+            #expect(try await eventually { cancelled.isFinished })
+            #expect(cancelled.error is CancellationError)
+            #expect(try await eventually { fake.closedEarly == 2 })
+            let second = CollectingSink()
+            body.stream(to: second)
+            #expect(try await eventually { second.isFinished })
+            #expect(second.error as? UpstreamError == .bodyAlreadyRead)
+
+            fake.enqueue(.hang)
+            _ = try await client.execute(UpstreamRequest(method: .POST, url: url), deadline: Self.deadline())
+            #expect(try await eventually { fake.closedEarly == 3 })
+            #expect(try client.idleConnections(for: url) == 0)
             await client.shutdown()
         }
     }

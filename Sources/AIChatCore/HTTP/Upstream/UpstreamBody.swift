@@ -163,8 +163,8 @@ struct UnsafeTransfer<Value>: @unchecked Sendable {
 }
 
 /// One response's body between the connection and its reader, on the connection's event loop: pieces that
-/// arrive before a reader attaches wait here (the connection is not read meanwhile), and the body's end is kept
-/// for the reader even after the connection went back to the pool.
+/// arrive while there is no reader yet, or while the reader has paused, wait here (the connection is not read
+/// meanwhile), and the body's end is kept for the reader even after the connection went back to the pool.
 final class UpstreamExchange: @unchecked Sendable {
     let eventLoop: any EventLoop
     /// The connection while the response is still arriving.
@@ -172,6 +172,7 @@ final class UpstreamExchange: @unchecked Sendable {
     private var pending: [ByteBuffer] = []
     private var outcome: (any Error)??
     private var sink: (any UpstreamBodySink)?
+    private var paused = true
     private var done = false
 
     init(eventLoop: any EventLoop, connection: UpstreamExchangeHandler) {
@@ -182,30 +183,19 @@ final class UpstreamExchange: @unchecked Sendable {
     /// Whether the reader still wants pieces (false: the connection should stop reading for now).
     func receive(_ piece: ByteBuffer) -> Bool {
         guard !self.done else { return false }
-        guard let sink = self.sink else {
+        guard !self.paused, let sink = self.sink else {
             self.pending.append(piece)
             return false
         }
-        switch sink.receive(piece) {
-            case .more: return true
-            case .pause: return false
-            case .stop:
-                self.stop()
-                return false
-        }
+        return self.deliver(piece, to: sink)
     }
 
     /// The response ended (nil) or broke off; the connection is no longer this exchange's.
     func end(_ error: (any Error)?) {
         self.connection = nil
         guard !self.done else { return }
-        guard let sink = self.sink else {
-            self.outcome = .some(error)
-            return
-        }
-        self.done = true
-        self.sink = nil
-        sink.finish(error)
+        self.outcome = .some(error)
+        self.flush()
     }
 
     func attach(_ sink: any UpstreamBodySink) {
@@ -214,28 +204,15 @@ final class UpstreamExchange: @unchecked Sendable {
             return
         }
         self.sink = sink
-        let waiting = self.pending
-        self.pending = []
-        for piece in waiting {
-            switch sink.receive(piece) {
-                case .more, .pause: continue
-                case .stop:
-                    self.stop()
-                    return
-            }
-        }
-        if let outcome = self.outcome {
-            self.done = true
-            self.sink = nil
-            sink.finish(outcome)
-        } else {
-            self.connection?.resumeReading()
-        }
+        self.resume()
     }
 
+    /// The reader wants more: what waits is delivered, then the connection is read again.
     func resume() {
         guard !self.done, self.sink != nil else { return }
-        self.connection?.resumeReading()
+        self.paused = false
+        self.flush()
+        if !self.paused, !self.done { self.connection?.resumeReading() }
     }
 
     /// The reader is gone without reading to the end.
@@ -255,7 +232,29 @@ final class UpstreamExchange: @unchecked Sendable {
         sink?.finish(CancellationError())
     }
 
-    private func stop() {
-        self.abandon()
+    /// Delivers waiting pieces until the reader pauses, and the end once nothing waits.
+    private func flush() {
+        guard let sink = self.sink else { return }
+        while !self.paused, !self.done, !self.pending.isEmpty {
+            let piece = self.pending.removeFirst()
+            _ = self.deliver(piece, to: sink)
+        }
+        guard !self.paused, !self.done, self.pending.isEmpty, let outcome = self.outcome else { return }
+        self.done = true
+        self.sink = nil
+        sink.finish(outcome)
+    }
+
+    private func deliver(_ piece: ByteBuffer, to sink: any UpstreamBodySink) -> Bool {
+        switch sink.receive(piece) {
+            case .more:
+                return true
+            case .pause:
+                self.paused = true
+                return false
+            case .stop:
+                self.abandon()
+                return false
+        }
     }
 }
