@@ -91,11 +91,10 @@ final class ChatService: Sendable {
         var secrets: [String] = []
     }
 
-    /// Reads settings, history and budget, sends the opening frames and sends the request to the provider.
-    ///
-    /// Runs in a child task of the job: its call chain (database reads, request encoding, the HTTP client) is deep,
-    /// and a task keeps the memory of its deepest chain until it ends, which for the job is the end of the answer.
-    private func open(_ plan: GenerationPlan, job: GenerationJob) async -> Opening {
+    /// Reads settings, history and budget, sends the opening frames, readies the run to receive the answer and
+    /// sends the request to the provider; a successful response's body streams into the run from its first byte.
+    private func open(_ run: AnswerRun) async -> Opening {
+        let (plan, job) = (run.plan, run.job)
         var opening = Opening()
         do {
             let current = try await self.settings.current()
@@ -130,23 +129,17 @@ final class ChatService: Sendable {
             let request = try ProviderRequestBuilder(endpoint).chat(messages, options: options, stream: true)
             let secrets = [endpoint.apiKey, endpoint.systemOAuthToken, endpoint.azureAccessToken].compactMap { $0 }
             (opening.endpoint, opening.messages, opening.options, opening.secrets) = (endpoint, messages, options, secrets)
+            run.settings = current
+            run.splitter = ReasoningSplitter(settings: current)
+            run.outbox = Outbox(chunkSize: current.int(.streamDeltaChunkSize))
+            job.touch()
             opening.response = try await self.gateway.executeWithRetry(
-                request, guarded: !plan.connection.isSystem, timeout: .milliseconds(current.int(.providerTimeoutMs)), secrets: secrets
+                request, guarded: !plan.connection.isSystem, timeout: .milliseconds(current.int(.providerTimeoutMs)), secrets: secrets, sink: run
             )
         } catch {
             opening.failure = error
         }
         return opening
-    }
-
-    /// ``Opening`` on the heap. A job's task keeps the memory of its largest frames for as long as the answer runs,
-    /// so the job's frames hold a reference to what the opening found, not the whole value.
-    final class OpeningRef: Sendable {
-        let value: Opening
-
-        init(_ value: Opening) {
-            self.value = value
-        }
     }
 
     /// One answer's state while its job runs, on the heap. A job runs in three steps: a task opens the request;
@@ -186,48 +179,81 @@ final class ChatService: Sendable {
 
         func receive(_ piece: ByteBuffer) -> UpstreamSinkDecision {
             guard let settings = self.settings else {
-                self.service.conclude(self, failure: CancellationError())
+                self.ended(CancellationError())
                 return .stop
             }
             do {
                 try self.service.consume(piece, run: self, settings: settings)
                 return .more
             } catch {
-                self.service.conclude(self, failure: error)
+                self.ended(error)
                 return .stop
             }
         }
 
         func finish(_ error: (any Error)?) {
-            self.service.conclude(self, failure: error)
+            self.ended(error)
+        }
+
+        /// Who runs the last step: the body may end before the opening task is done with the run, so whichever
+        /// of the two comes second starts it, once.
+        private struct Stage {
+            var launched = false
+            var ended: (any Error)??
+            var concluded = false
+        }
+
+        private let stage = Mutex(Stage())
+
+        /// The body ended (nil) or broke off.
+        private func ended(_ failure: (any Error)?) {
+            let start = self.stage.withLock { stage -> Bool in
+                guard !stage.concluded else { return false }
+                guard stage.launched else {
+                    stage.ended = .some(failure)
+                    return false
+                }
+                stage.concluded = true
+                return true
+            }
+            if start { self.service.conclude(self, failure: failure) }
+        }
+
+        /// The opening task is done with the run; `failure` when no body streams into it.
+        func launched(failure: (any Error)?) {
+            let outcome = self.stage.withLock { stage -> (any Error)?? in
+                stage.launched = true
+                guard !stage.concluded else { return nil }
+                if let failure {
+                    stage.concluded = true
+                    return .some(failure)
+                }
+                if let ended = stage.ended {
+                    stage.concluded = true
+                    return .some(ended)
+                }
+                return nil
+            }
+            if let outcome { self.service.conclude(self, failure: outcome) }
         }
     }
 
-    /// Opens the request and hands the provider's body to the run; a failure to open goes straight to saving.
+    /// Opens the request; the provider's body streams into the run meanwhile. A failure to open goes straight to
+    /// saving.
     private func launch(_ run: AnswerRun) async {
-        let opened = try? await runInChildTask { OpeningRef(await self.open(run.plan, job: run.job)) }
-        run.opening = opened?.value ?? Opening(failure: CancellationError())
+        var opening = await self.open(run)
+        let body = opening.response?.body
+        opening.response = nil
+        run.opening = opening
         run.forgetRequestDetails()
-        run.outbox = Outbox(chunkSize: run.opening.settings?.int(.streamDeltaChunkSize) ?? 1)
-        let body: UpstreamBody
-        do {
-            let (response, settings) = try Self.begin(run)
-            run.settings = settings
-            body = response.body
-            run.opening.response = nil
-        } catch {
-            await self.finish(after: error, run)
-            self.close(run)
-            return
-        }
         // A stop, a timeout or a deleted chat closes the provider's connection from now on.
-        run.job.setCanceller { body.cancel() }
-        body.stream(to: run)
+        if let body { run.job.setCanceller { body.cancel() } }
+        run.launched(failure: body == nil ? (opening.failure ?? CancellationError()) : nil)
     }
 
-    /// The body ended (`failure` nil) or broke off: the answer is completed or its failure handled, then saved,
-    /// in a task of its own.
-    func conclude(_ run: AnswerRun, failure: (any Error)?) {
+    /// The last step, in a task of its own: the body ended (`failure` nil) and the answer is completed, or its
+    /// failure is handled; then the answer is saved.
+    fileprivate func conclude(_ run: AnswerRun, failure: (any Error)?) {
         let task = Task.detached {
             if let failure {
                 await self.finish(after: failure, run)
@@ -237,6 +263,8 @@ final class ChatService: Sendable {
                 } catch {
                     await self.finish(after: error, run)
                 }
+            } else {
+                await self.finish(after: CancellationError(), run)
             }
             self.close(run)
         }
@@ -247,15 +275,6 @@ final class ChatService: Sendable {
     private func close(_ run: AnswerRun) {
         self.registry.remove(run.job)
         run.job.markDone()
-    }
-
-    /// The provider's response and the settings once the request succeeded; the extractor set up from them.
-    private static func begin(_ run: AnswerRun) throws -> (UpstreamResponse, SystemSettings) {
-        if let failure = run.opening.failure { throw failure }
-        guard let response = run.opening.response, let settings = run.opening.settings else { throw CancellationError() }
-        run.job.touch()
-        run.splitter = ReasoningSplitter(settings: settings)
-        return (response, settings)
     }
 
     /// One piece of the provider's body: decoded, turned into frames and sent.

@@ -70,13 +70,16 @@ struct ProviderGateway: Sendable {
         return out
     }
 
-    /// Executes once and returns the response when it is a success; provider errors become failures.
-    func execute(_ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String]) async throws -> UpstreamResponse {
+    /// Executes once and returns the response when it is a success; provider errors become failures. A `sink`
+    /// receives a successful response's body from its first byte (see ``UpstreamClient/execute(_:deadline:sink:)``).
+    func execute(
+        _ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String], sink: (any UpstreamBodySink)? = nil
+    ) async throws -> UpstreamResponse {
         let checked = try await self.checkDestination(request.url, guarded: guarded)
         let response: UpstreamResponse
         do {
             let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
-            response = try await self.http.execute(Self.makeRequest(request, checkedAddresses: checked), deadline: deadline)
+            response = try await self.http.execute(Self.makeRequest(request, checkedAddresses: checked), deadline: deadline, sink: sink)
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as UpstreamError where error == .deadlineExceeded || error == .connectTimeout {
@@ -101,12 +104,12 @@ struct ProviderGateway: Sendable {
     /// ``execute`` with up to `retries` retries of retryable failures, waiting per `Retry-After` (capped) or
     /// with exponential back-off; `onWait` runs before each wait (the stream sends keep-alives meanwhile).
     func executeWithRetry(
-        _ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String], retries: Int = 2
+        _ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String], retries: Int = 2, sink: (any UpstreamBodySink)? = nil
     ) async throws -> UpstreamResponse {
         var attempt = 0
         while true {
             do {
-                return try await self.execute(request, guarded: guarded, timeout: timeout, secrets: secrets)
+                return try await self.execute(request, guarded: guarded, timeout: timeout, secrets: secrets, sink: sink)
             } catch let failure as ProviderFailure where failure.retryable && attempt < retries {
                 attempt += 1
                 let backoff = failure.status == 429 ? Duration.seconds(2 * attempt) : Duration.milliseconds(500 * (1 << attempt))

@@ -32,8 +32,8 @@ public struct UpstreamBody: AsyncSequence, Sendable {
 
     let handle: Handle
 
-    init(_ exchange: UpstreamExchange) {
-        self.handle = Handle(exchange)
+    init(_ exchange: UpstreamExchange, taken: Bool = false) {
+        self.handle = Handle(exchange, attached: taken)
     }
 
     /// Hands the body to `sink`; its calls arrive on the connection's event loop.
@@ -88,10 +88,11 @@ public struct UpstreamBody: AsyncSequence, Sendable {
     /// The reader's end of an exchange: attaches at most once; dropped unattached, it gives the exchange up.
     final class Handle: Sendable {
         let exchange: UpstreamExchange
-        private let attached = NIOLockedValueBox(false)
+        private let attached: NIOLockedValueBox<Bool>
 
-        init(_ exchange: UpstreamExchange) {
+        init(_ exchange: UpstreamExchange, attached: Bool) {
             self.exchange = exchange
+            self.attached = NIOLockedValueBox(attached)
         }
 
         func attach(_ sink: any UpstreamBodySink) {

@@ -92,7 +92,10 @@ public final class UpstreamClient: Sendable {
 
     /// Sends `request` and returns once the response head has arrived. The deadline covers the whole exchange,
     /// body included; cancelling the calling task closes the connection.
-    public func execute(_ request: UpstreamRequest, deadline: NIODeadline) async throws -> UpstreamResponse {
+    ///
+    /// With a `sink`, the body of a successful (2xx) response goes to it from the moment the head arrives, before
+    /// this call returns; the returned body is then taken. Other responses' bodies are returned unread.
+    public func execute(_ request: UpstreamRequest, deadline: NIODeadline, sink: (any UpstreamBodySink)? = nil) async throws -> UpstreamResponse {
         let target = try UpstreamTarget(request.url)
         var head = HTTPRequestHead(version: .http1_1, method: request.method, uri: target.path, headers: request.headers)
         if !head.headers.contains(name: "host") { head.headers.add(name: "Host", value: target.hostHeader) }
@@ -107,14 +110,14 @@ public final class UpstreamClient: Sendable {
         for _ in 0..<4 {
             guard let channel = self.pool.take(key) else { break }
             do {
-                return try await Self.exchange(on: channel, head: head, body: request.body, deadline: deadline)
+                return try await Self.exchange(on: channel, head: head, body: request.body, deadline: deadline, sink: sink)
             } catch UpstreamError.connectionClosed where !Task.isCancelled {
                 continue
             }
         }
         try Task.checkCancellation()
         let channel = try await self.connect(target, address: request.address, key: key, deadline: deadline)
-        return try await Self.exchange(on: channel, head: head, body: request.body, deadline: deadline)
+        return try await Self.exchange(on: channel, head: head, body: request.body, deadline: deadline, sink: sink)
     }
 
     /// Closes the unused connections; connections in use close when their exchange ends.
@@ -128,8 +131,11 @@ public final class UpstreamClient: Sendable {
         self.pool.count(try UpstreamTarget(url).poolKey(address: address))
     }
 
-    private static func exchange(on channel: any Channel, head: HTTPRequestHead, body: ByteBuffer?, deadline: NIODeadline) async throws -> UpstreamResponse {
+    private static func exchange(
+        on channel: any Channel, head: HTTPRequestHead, body: ByteBuffer?, deadline: NIODeadline, sink: (any UpstreamBodySink)?
+    ) async throws -> UpstreamResponse {
         let promise = channel.eventLoop.makePromise(of: UpstreamResponse.self)
+        let sink = UnsafeTransfer(sink)
         do {
             return try await withTaskCancellationHandler {
                 channel.eventLoop.execute {
@@ -137,7 +143,7 @@ public final class UpstreamClient: Sendable {
                         promise.fail(UpstreamError.connectionClosed)
                         return
                     }
-                    handler.start(head, body: body, deadline: deadline, promise: promise)
+                    handler.start(head, body: body, deadline: deadline, sink: sink.value, promise: promise)
                 }
                 return try await promise.futureResult.get()
             } onCancel: {

@@ -11,7 +11,7 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private enum State {
         case idle
-        case awaitingHead(EventLoopPromise<UpstreamResponse>)
+        case awaitingHead(EventLoopPromise<UpstreamResponse>, (any UpstreamBodySink)?)
         case body(UpstreamExchange)
         case closed
     }
@@ -42,7 +42,9 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
         self.context = nil
     }
 
-    func start(_ head: HTTPRequestHead, body: ByteBuffer?, deadline: NIODeadline, promise: EventLoopPromise<UpstreamResponse>) {
+    func start(
+        _ head: HTTPRequestHead, body: ByteBuffer?, deadline: NIODeadline, sink: (any UpstreamBodySink)?, promise: EventLoopPromise<UpstreamResponse>
+    ) {
         guard case .idle = self.state, let context, context.channel.isActive else {
             promise.fail(UpstreamError.connectionClosed)
             return
@@ -50,7 +52,7 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
         self.idleTimer?.cancel()
         self.idleTimer = nil
         self.serial += 1
-        self.state = .awaitingHead(promise)
+        self.state = .awaitingHead(promise, sink)
         self.keepAlive = true
         let serial = self.serial
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -62,7 +64,7 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch (self.unwrapInboundIn(data), self.state) {
-            case (.head(let head), .awaitingHead(let promise)):
+            case (.head(let head), .awaitingHead(let promise, let sink)):
                 // Interim answers (100 Continue, 103 Early Hints) precede the real one.
                 guard head.status.code >= 200 else { return }
                 self.keepAlive = head.isKeepAlive
@@ -70,7 +72,12 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
                 self.state = .body(exchange)
                 // Nothing more is read until the body has a reader.
                 self.wantsData = false
-                promise.succeed(UpstreamResponse(status: head.status, headers: head.headers, body: UpstreamBody(exchange)))
+                var reader: (any UpstreamBodySink)?
+                if let sink, (200..<300).contains(head.status.code) {
+                    reader = sink
+                    exchange.attach(sink)
+                }
+                promise.succeed(UpstreamResponse(status: head.status, headers: head.headers, body: UpstreamBody(exchange, taken: reader != nil)))
             case (.body(let bytes), .body(let exchange)):
                 if !exchange.receive(bytes) { self.wantsData = false }
             case (.end, .body(let exchange)):
@@ -149,7 +156,7 @@ final class UpstreamExchangeHandler: ChannelDuplexHandler, RemovableChannelHandl
         self.deadline?.cancel()
         self.deadline = nil
         switch self.state {
-            case .awaitingHead(let promise): promise.fail(error)
+            case .awaitingHead(let promise, _): promise.fail(error)
             case .body(let exchange): exchange.end(error)
             case .idle, .closed: break
         }
