@@ -197,6 +197,8 @@ import Testing
                 // While draining, new answers are refused cleanly.
                 let refused = try await client.call(.post, "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "more"], token: chat.token)
                 #expect(refused.status == .serviceUnavailable)
+                // The answer starts inside the message's transaction: a refused one leaves no unanswered message.
+                #expect(try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items.count == 2)
             }
         }
     }
@@ -307,7 +309,7 @@ import Testing
             try await withBackend { backend, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 for index in 0..<7 {
-                    _ = try await backend.messages.insertUser(sessionId: chat.sessionId, userId: 1, content: "m\(index)", clientMessageId: nil, images: [], retitle: nil)
+                    _ = try await backend.messages.insertUser(sessionId: chat.sessionId, userId: 1, content: "m\(index)", clientMessageId: nil, images: [], retitle: nil, beforeCommit: nil)
                 }
                 let newest = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages?limit=3", token: chat.token)
                 #expect(newest.data?["messages"]?.array?.compactMap { $0["content"]?.string } == ["m4", "m5", "m6"])

@@ -2,6 +2,7 @@ import AIChatCore
 import Foundation
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// Write-side chat endpoints: send (stream or JSON), regenerate, edit and resend, stateless generate.
 struct ChatController {
@@ -67,6 +68,11 @@ struct ChatController {
         return kept + rest
     }
 
+    /// The answer a new message started inside its transaction.
+    final class StartedJob: Sendable {
+        let job = Mutex<GenerationJob?>(nil)
+    }
+
     struct Prepared: Sendable {
         let plan: GenerationPlan
         let replay: [ByteBuffer]?
@@ -77,7 +83,9 @@ struct ChatController {
     /// replaying a finished one, or starting a new one.
     ///
     /// One step after the other: each is a statement of some tens of microseconds run on this task's thread, less
-    /// than starting tasks to run them side by side would cost.
+    /// than starting tasks to run them side by side would cost. A new message's answer starts inside the insert's
+    /// transaction, so the provider request is on its way while the message is committed; its frames reach the
+    /// client only through the watcher attached after the commit, and a failed commit discards the answer.
     func prepare(_ body: ChatRequestBody, user: User) async throws -> Prepared {
         guard let (session, boundConnection) = try await self.sessions.findWithConnection(id: body.sessionId, userId: user.id) else {
             throw APIError.notFound("Chat session not found")
@@ -89,28 +97,47 @@ struct ChatController {
             }
             throw Self.busy
         }
+        // The conversation so far (the new message is not stored yet) and its budget.
+        let history = try await self.service.messages.history(sessionId: session.id, excluding: nil, limit: ChatService.historyLimit)
+        let limit = ContextLimits.limit(base: try await self.service.contextLimits.base(for: user), model: session.modelRawId)
         // A conversation still under a default title is named after its first message, in the same transaction.
         let untitled = Self.defaultTitles.contains(session.title.trimmingCharacters(in: .whitespaces))
         let title = untitled ? Self.title(from: body.content) : ""
-        let stored = try await self.messages.insertUser(
-            sessionId: body.sessionId, userId: user.id, content: body.content, clientMessageId: body.clientMessageId, images: body.images,
-            retitle: title.isEmpty ? nil : (expected: session.title, title: title)
-        )
+        var plan = self.plan(body, user: user, session: session, connection: connection, message: nil)
+        let basePlan = plan
+        let started = StartedJob()
+        let stored: (ChatMessageRecord, created: Bool)?
+        do {
+            stored = try await self.messages.insertUser(
+                sessionId: body.sessionId, userId: user.id, content: body.content, clientMessageId: body.clientMessageId, images: body.images,
+                retitle: title.isEmpty ? nil : (expected: session.title, title: title)
+            ) { [service = self.service] message, created in
+                guard created else { return }
+                var plan = basePlan
+                plan.userMessage = message
+                if untitled { plan.derivedTitle = title.isEmpty ? session.title : title }
+                plan.preloaded = (history, limit)
+                let job = try service.start(plan)
+                if job.userMessageId == message.id { started.job.withLock { $0 = job } }
+            }
+        } catch {
+            started.job.withLock { $0 }?.discard()
+            throw error
+        }
         guard let (message, created) = stored else {
             // The session was usable when read but not when the message was stored: it changed in between.
             throw APIError.conflict("The chat session changed while sending; try again")
         }
-        if !created, let answer = try await self.messages.latestAnswer(sessionId: session.id, parentId: message.id) {
-            return Prepared(
-                plan: self.plan(body, user: user, session: session, connection: connection, message: message),
-                replay: Self.replay(userMessage: message, answer: answer), running: nil
-            )
+        plan.userMessage = message
+        if created {
+            let job = try started.job.withLock { $0 } ?? self.service.start(plan)
+            return Prepared(plan: plan, replay: nil, running: job)
         }
-        var plan = self.plan(body, user: user, session: session, connection: connection, message: message)
-        if created, untitled { plan.derivedTitle = title.isEmpty ? session.title : title }
-        let history = try await self.service.messages.history(sessionId: session.id, excluding: nil, limit: ChatService.historyLimit)
-        let budget = try await self.service.contextLimits.base(for: user)
-        plan.preloaded = (history, ContextLimits.limit(base: budget, model: session.modelRawId))
+        if let answer = try await self.messages.latestAnswer(sessionId: session.id, parentId: message.id) {
+            return Prepared(plan: plan, replay: Self.replay(userMessage: message, answer: answer), running: nil)
+        }
+        // Stored by an earlier request that left no answer: answered now, with the history read before it.
+        plan.preloaded = (history.filter { $0.id != message.id }, limit)
         return Prepared(plan: plan, replay: nil, running: nil)
     }
 

@@ -14,9 +14,11 @@ public protocol MessageRepository: Sendable {
     /// Inserts a user message when session `sessionId` is `userId`'s and can answer (a model chosen, its connection
     /// enabled and visible to the user); nil when it is not. With a `clientMessageId` that already exists, returns
     /// the existing message unchanged. With `retitle`, a new message also renames the session, in the same
-    /// transaction, when its title is still `expected`.
+    /// transaction, when its title is still `expected`. `beforeCommit` runs inside the transaction once the message
+    /// is stored (an error from it undoes the insert).
     func insertUser(
-        sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage], retitle: (expected: String, title: String)?
+        sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage], retitle: (expected: String, title: String)?,
+        beforeCommit: (@Sendable (ChatMessageRecord, _ created: Bool) throws -> Void)?
     ) async throws -> (ChatMessageRecord, created: Bool)?
     /// Stores an answer and its usage row in one transaction (either may be nil); the usage row refers to the
     /// answer stored with it. Returns the stored answer.
@@ -146,7 +148,8 @@ public struct SQLMessageRepository: MessageRepository {
     }
 
     public func insertUser(
-        sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage], retitle: (expected: String, title: String)?
+        sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage], retitle: (expected: String, title: String)?,
+        beforeCommit: (@Sendable (ChatMessageRecord, _ created: Bool) throws -> Void)? = nil
     ) async throws -> (ChatMessageRecord, created: Bool)? {
         let now = Timestamp.now()
         // The insert carries its own ownership and usability check, the unique (sessionId, clientMessageId) index
@@ -183,10 +186,10 @@ public struct SQLMessageRepository: MessageRepository {
             else { return nil }
             return (try Self.decode(existing), false)
         }
-        guard let retitle else { return try await self.database.writeStatements(insert) }
+        guard retitle != nil || beforeCommit != nil else { return try await self.database.writeStatements(insert) }
         return try await self.database.write { sql in
             let stored = try await insert(sql)
-            if stored?.created == true {
+            if let retitle, stored?.created == true {
                 try await sql.raw(
                     """
                     UPDATE "chat_sessions" SET "title" = \(bind: retitle.title)
@@ -194,6 +197,7 @@ public struct SQLMessageRepository: MessageRepository {
                     """
                 ).run()
             }
+            if let beforeCommit, let (message, created) = stored { try beforeCommit(message, created) }
             return stored
         }
     }
