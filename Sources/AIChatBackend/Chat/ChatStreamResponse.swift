@@ -20,7 +20,7 @@ enum ChatStreamResponse {
 
     /// `registry` is asked to wind down running answers when the server begins a graceful shutdown.
     static func make(job: GenerationJob, registry: GenerationRegistry) throws -> Response {
-        guard let frames = job.watch() else {
+        guard let watcher = job.watch() else {
             throw APIError(.tooManyRequests, "This answer is open in too many places at once; close one and try again")
         }
         return Response(
@@ -30,9 +30,10 @@ enum ChatStreamResponse {
                 // A client that went away is noticed by the next write (frames or keep-alive pings arrive at
                 // least every heartbeat interval); that write fails and ends this watcher only. No task watches
                 // the inbound side: thousands of open streams would each pay for it.
+                defer { watcher.end() }
                 try await withGracefulShutdownHandler {
-                    for await frame in frames {
-                        try await writer.write(frame)
+                    while let frames = await watcher.next(), !Task.isCancelled {
+                        try await writer.write(frames)
                     }
                 } onGracefulShutdown: {
                     Task { await registry.drain(grace: .seconds(20)) }

@@ -47,7 +47,7 @@ public final class GenerationJob: Sendable {
         var reasoning = ""
         var content = ""
         var after: [ByteBuffer] = []
-        var subscribers: [UInt64: AsyncStream<ByteBuffer>.Continuation] = [:]
+        var subscribers: [UInt64: FrameQueue] = [:]
         var nextSubscriber: UInt64 = 0
         var finished = false
         var stopRequested = false
@@ -91,12 +91,12 @@ public final class GenerationJob: Sendable {
     var isDiscarded: Bool { self.state.withLock { $0.discarded } }
 
     func emit(_ frame: ByteBuffer, as part: Part) {
-        let subscribers = self.state.withLock { state -> [AsyncStream<ByteBuffer>.Continuation] in
+        let subscribers = self.state.withLock { state -> [FrameQueue] in
             guard !state.finished else { return [] }
             state.record(frame, as: part)
             return Array(state.subscribers.values)
         }
-        for subscriber in subscribers { subscriber.yield(frame) }
+        for subscriber in subscribers { subscriber.push(frame) }
     }
 
     /// Emits several frames under one lock and as one buffer per watcher (one write per provider chunk).
@@ -109,12 +109,12 @@ public final class GenerationJob: Sendable {
         var combined = ByteBuffer()
         combined.reserveCapacity(batch.reduce(0) { $0 + $1.0.readableBytes })
         for (frame, _) in batch { combined.writeImmutableBuffer(frame) }
-        let subscribers = self.state.withLock { state -> [AsyncStream<ByteBuffer>.Continuation] in
+        let subscribers = self.state.withLock { state -> [FrameQueue] in
             guard !state.finished else { return [] }
             for (frame, part) in batch { state.record(frame, as: part) }
             return Array(state.subscribers.values)
         }
-        for subscriber in subscribers { subscriber.yield(combined) }
+        for subscriber in subscribers { subscriber.push(combined) }
     }
 
     /// Sets the keep-alive interval and the idle and overall limits (nil idle limit: none).
@@ -163,12 +163,12 @@ public final class GenerationJob: Sendable {
     /// Sends a frame to current watchers without recording it (keep-alive comments).
     func broadcast(_ frame: ByteBuffer) {
         let subscribers = self.state.withLock { $0.finished ? [] : Array($0.subscribers.values) }
-        for subscriber in subscribers { subscriber.yield(frame) }
+        for subscriber in subscribers { subscriber.push(frame) }
     }
 
     /// Ends every watcher's stream; later watchers get the full replay and an immediate end.
     func finish() {
-        let subscribers = self.state.withLock { state -> [AsyncStream<ByteBuffer>.Continuation] in
+        let subscribers = self.state.withLock { state -> [FrameQueue] in
             state.finished = true
             defer { state.subscribers = [:] }
             return Array(state.subscribers.values)
@@ -179,37 +179,43 @@ public final class GenerationJob: Sendable {
     /// How many clients may watch one answer at once (tabs, re-attaches); each holds a connection and a buffer.
     static let maxWatchers = 32
 
+    /// One client's view of the answer: the frames so far, then the live ones until the job ends.
+    struct Watcher: Sendable {
+        let queue: FrameQueue
+        let id: UInt64?
+        let job: GenerationJob
+
+        /// The next frames, as one buffer; nil at the end.
+        func next() async -> ByteBuffer? {
+            await self.queue.next()
+        }
+
+        /// The client is gone: the job stops sending to it.
+        func end() {
+            guard let id = self.id else { return }
+            _ = self.job.state.withLock { $0.subscribers.removeValue(forKey: id) }
+        }
+    }
+
     /// The frames so far followed by the live ones; the stream ends when the job does. Nil when ``maxWatchers``
     /// clients are watching already.
-    func watch() -> AsyncStream<ByteBuffer>? {
-        enum Outcome {
-            case full, finished, watching(UInt64)
-        }
-        let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
-        let outcome = self.state.withLock { state -> Outcome in
-            if !state.finished, state.subscribers.count >= Self.maxWatchers { return .full }
-            for frame in state.opening { continuation.yield(frame) }
-            if !state.reasoning.isEmpty { continuation.yield(SSEFrame.reasoning(state.reasoning)) }
-            if !state.content.isEmpty { continuation.yield(SSEFrame.content(state.content)) }
-            for frame in state.after { continuation.yield(frame) }
-            guard !state.finished else { return .finished }
+    func watch() -> Watcher? {
+        let queue = FrameQueue()
+        let id = self.state.withLock { state -> UInt64?? in
+            if !state.finished, state.subscribers.count >= Self.maxWatchers { return nil }
+            for frame in state.opening { queue.push(frame) }
+            if !state.reasoning.isEmpty { queue.push(SSEFrame.reasoning(state.reasoning)) }
+            if !state.content.isEmpty { queue.push(SSEFrame.content(state.content)) }
+            for frame in state.after { queue.push(frame) }
+            guard !state.finished else { return .some(nil) }
             let id = state.nextSubscriber
             state.nextSubscriber += 1
-            state.subscribers[id] = continuation
-            return .watching(id)
+            state.subscribers[id] = queue
+            return .some(id)
         }
-        switch outcome {
-            case .full:
-                continuation.finish()
-                return nil
-            case .finished:
-                continuation.finish()
-            case .watching(let id):
-                continuation.onTermination = { [weak self] _ in
-                    _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
-                }
-        }
-        return stream
+        guard let id else { return nil }
+        if id == nil { queue.finish() }
+        return Watcher(queue: queue, id: id, job: self)
     }
 
     /// How to cancel the step the job is in (its task, or the provider's connection while the answer streams).
