@@ -1,5 +1,4 @@
 import AIChatCore
-import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -9,7 +8,7 @@ import NIOHTTP1
 /// Reverse proxy of `/api/*` to the backend: method, path, query, body and end-to-end headers pass through;
 /// responses stream back as they arrive, so server-sent events reach the browser event by event.
 struct APIProxy<Context: RequestContext & RemoteAddressRequestContext> {
-    let client: HTTPClient
+    let client: UpstreamClient
     let backendBaseURL: String
     let bodyLimit: Int
 
@@ -25,8 +24,7 @@ struct APIProxy<Context: RequestContext & RemoteAddressRequestContext> {
 
     @Sendable func forward(_ request: Request, context: Context) async throws -> Response {
         var request = request
-        var upstream = HTTPClientRequest(url: self.backendBaseURL + request.uri.description)
-        upstream.method = HTTPMethod(rawValue: request.method.rawValue)
+        var upstream = UpstreamRequest(method: HTTPMethod(rawValue: request.method.rawValue), url: self.backendBaseURL + request.uri.description)
         for field in request.headers where !Self.hopByHop.contains(field.name.canonicalName) {
             if field.name.canonicalName.hasPrefix("x-forwarded-") { continue }
             // The origin was checked by `OriginCheckMiddleware`: what reaches the backend is same-origin, and its CORS
@@ -43,11 +41,11 @@ struct APIProxy<Context: RequestContext & RemoteAddressRequestContext> {
         }
         if request.method != .get, request.method != .head {
             let body = try await request.collectBody(upTo: self.bodyLimit)
-            upstream.body = .bytes(body)
+            upstream.body = body
         }
-        let response: HTTPClientResponse
+        let response: UpstreamResponse
         do {
-            response = try await self.client.execute(upstream, timeout: .hours(2))
+            response = try await self.client.execute(upstream, deadline: .now() + .hours(2))
         } catch {
             context.logger.error("backend unreachable at \(self.backendBaseURL): \(error)")
             return APIError(.badGateway, "Backend unavailable").response()

@@ -1,5 +1,4 @@
 import AIChatCore
-import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -22,7 +21,7 @@ public struct FrontendRequestContext: RequestContext, RemoteAddressRequestContex
 public struct Frontend: Sendable {
     public let configuration: FrontendConfiguration
     public let logger: Logger
-    public let client: HTTPClient
+    public let client: UpstreamClient
     let environment: PageEnvironment
     let startedAt = ContinuousClock.now
 
@@ -38,19 +37,15 @@ public struct Frontend: Sendable {
         )
         self.configuration = configuration
         self.logger = logger
-        var clientConfiguration = HTTPClient.Configuration(
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(3)),
-            decompression: .disabled
-        )
-        clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
-        // A refused connection fails at once instead of being retried until the deadline.
-        clientConfiguration.connectionPool.retryConnectionEstablishment = false
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        var clientConfiguration = UpstreamClient.Configuration()
+        clientConfiguration.connectTimeout = .seconds(3)
+        // Bodies pass through as the backend sent them, encoding and all.
+        clientConfiguration.decompressionLimit = nil
+        self.client = UpstreamClient(configuration: clientConfiguration)
     }
 
     public func shutdown() async {
-        try? await self.client.shutdown()
+        await self.client.shutdown()
     }
 
     struct Health: Encodable {

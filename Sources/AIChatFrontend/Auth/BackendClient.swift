@@ -1,5 +1,4 @@
 import AIChatCore
-import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -11,7 +10,7 @@ import NIOHTTP1
 /// Each call carries the browser's `token` cookie and the `X-Forwarded-*` headers of the page request, so the
 /// backend sees the real client address (login throttling) and scheme (cookie `Secure` flag).
 struct BackendClient: Sendable {
-    let client: HTTPClient
+    let client: UpstreamClient
     let baseURL: String
 
     /// A backend answer: status and the parsed JSON body (nil when it was not JSON).
@@ -37,8 +36,7 @@ struct BackendClient: Sendable {
     }
 
     func call(_ method: HTTPMethod, _ path: String, body: JSONValue? = nil, token: String?, for request: Request, remote: String?) async throws -> Reply {
-        var upstream = HTTPClientRequest(url: self.baseURL + path)
-        upstream.method = method
+        var upstream = UpstreamRequest(method: method, url: self.baseURL + path)
         upstream.headers.add(name: "Accept", value: "application/json")
         if let token { upstream.headers.add(name: "Cookie", value: "token=\(token)") }
         let proto = request.headers[.xForwardedProto] ?? request.head.scheme ?? "http"
@@ -48,12 +46,12 @@ struct BackendClient: Sendable {
         if let host = request.head.authority { upstream.headers.add(name: "X-Forwarded-Host", value: host) }
         if let body {
             upstream.headers.add(name: "Content-Type", value: "application/json")
-            upstream.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
+            upstream.body = ByteBuffer(data: try JSONEncoder().encode(body))
         }
-        let response: HTTPClientResponse
+        let response: UpstreamResponse
         let bytes: ByteBuffer
         do {
-            response = try await self.client.execute(upstream, timeout: .seconds(15))
+            response = try await self.client.execute(upstream, deadline: .now() + .seconds(15))
             bytes = try await response.body.collect(upTo: 8 << 20)
         } catch {
             throw Unavailable(reason: "\(error)")
