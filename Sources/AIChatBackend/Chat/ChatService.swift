@@ -164,12 +164,10 @@ final class ChatService: Sendable {
             self.decoder = ProviderStreamDecoders.make(for: plan.connection.kind ?? .openai)
         }
 
-        /// Drops what only the request needed (the history read with the message, the connection's model and tag
-        /// lists), which would otherwise stay in memory for as long as the answer runs.
+        /// Drops what only the request needed (the history read before the message), which would otherwise stay
+        /// in memory for as long as the answer runs.
         func forgetRequestDetails() {
             self.plan.preloaded = nil
-            self.plan.connection.modelIds = []
-            self.plan.connection.tags = []
         }
 
         /// Sends what the outbox holds to the watchers.

@@ -60,9 +60,14 @@ public struct SQLConnectionRepository: ConnectionRepository {
         try Self.decode(row, prefix: "")
     }
 
-    /// The connection columns of table alias `alias`, each renamed with `prefix`.
-    static func prefixedColumns(_ alias: String, prefix: String) -> String {
-        Self.columns.split(separator: ",").map { column in
+    /// The columns a request to the provider needs: all but the model list and the tags (which can be long, and
+    /// are read back as empty).
+    static let sendingColumns = Self.columns.split(separator: ",").filter { !$0.contains("tagsJson") && !$0.contains("modelIdsJson") }
+        .joined(separator: ",")
+
+    /// The connection columns (`columns`, all by default) of table alias `alias`, each renamed with `prefix`.
+    static func prefixedColumns(_ alias: String, prefix: String, columns: String = Self.columns) -> String {
+        columns.split(separator: ",").map { column in
             let name = column.filter { $0 != "\"" && !$0.isWhitespace }
             return "\(alias).\"\(name)\" AS \"\(prefix)\(name)\""
         }.joined(separator: ", ")
@@ -81,8 +86,9 @@ public struct SQLConnectionRepository: ConnectionRepository {
             headers: Connection.decodeHeaders(try row.optionalString(prefix + "headersJson") ?? ""),
             azureApiVersion: try row.optionalString(prefix + "azureApiVersion"),
             prefixId: try row.optionalString(prefix + "prefixId"),
-            tags: Connection.decodeTags(try row.optionalString(prefix + "tagsJson") ?? "[]"),
-            modelIds: Connection.decodeStrings(try row.optionalString(prefix + "modelIdsJson") ?? "[]"),
+            tags: row.contains(column: prefix + "tagsJson") ? Connection.decodeTags(try row.optionalString(prefix + "tagsJson") ?? "[]") : [],
+            modelIds: row.contains(column: prefix + "modelIdsJson")
+                ? Connection.decodeStrings(try row.optionalString(prefix + "modelIdsJson") ?? "[]") : [],
             connectionType: ConnectionType(rawValue: try row.optionalString(prefix + "connectionType") ?? "") ?? .external,
             createdAt: try row.timestamp(prefix + "createdAt"),
             updatedAt: try row.timestamp(prefix + "updatedAt")

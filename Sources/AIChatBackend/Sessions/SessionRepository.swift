@@ -21,6 +21,7 @@ public protocol SessionRepository: Sendable {
     func delete(id: Int, userId: Int) async throws -> Bool
     /// The caller's session and its connection (nil when the session has none or it is not visible to the caller),
     /// read together.
+    /// The session with its connection as a request to the provider needs it (without its model list and tags).
     func findWithConnection(id: Int, userId: Int) async throws -> (session: ChatSession, connection: Connection?)?
     /// Sets the title only while it is still `expected` (a title the user changed meanwhile is kept).
     func replaceTitle(id: Int, userId: Int, expected: String, with title: String) async throws -> Bool
@@ -39,8 +40,8 @@ public struct SQLSessionRepository: SessionRepository {
         s."ollamaThink", s."systemPrompt"
         """
 
-    /// The session's connection's columns, prefixed `c_`.
-    static let connectionColumns = SQLConnectionRepository.prefixedColumns("c", prefix: "c_")
+    /// The session's connection's columns for sending, prefixed `c_`.
+    static let connectionColumns = SQLConnectionRepository.prefixedColumns("c", prefix: "c_", columns: SQLConnectionRepository.sendingColumns)
 
     static func decode(_ row: any SQLRow) throws -> ChatSession {
         ChatSession(
