@@ -69,7 +69,8 @@ final class ChatService: Sendable {
         guard registered === job else { return registered }
         // Detached: the job copies none of the request's task-local values (it outlives the request anyway).
         let answer = AnswerRun(plan: plan, job: job, service: self)
-        let task = Task.detached {
+        // On an event loop: the request goes out on a connection of that loop without a hand-off to it.
+        let task = Task.detached(executorPreference: EventLoopTaskExecutor.next()) {
             await self.launch(answer)
         }
         job.setCanceller { task.cancel() }

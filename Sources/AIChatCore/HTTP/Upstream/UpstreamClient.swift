@@ -105,10 +105,12 @@ public final class UpstreamClient: Sendable {
             head.headers.replaceOrAdd(name: "Content-Length", value: "0")
         }
         let key = target.poolKey(address: request.address)
+        // A caller running on an event loop gets a connection of that loop: its writes need no hand-off.
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop
         // A pooled connection may have been closed by the server a moment ago; such a request never reached the
         // server's application, so it goes out again on another connection.
         for _ in 0..<4 {
-            guard let channel = self.pool.take(key) else { break }
+            guard let channel = self.pool.take(key, preferring: loop) else { break }
             do {
                 return try await Self.exchange(on: channel, head: head, body: request.body, deadline: deadline, sink: sink)
             } catch UpstreamError.connectionClosed where !Task.isCancelled {
@@ -116,7 +118,7 @@ public final class UpstreamClient: Sendable {
             }
         }
         try Task.checkCancellation()
-        let channel = try await self.connect(target, address: request.address, key: key, deadline: deadline)
+        let channel = try await self.connect(target, address: request.address, key: key, deadline: deadline, on: loop)
         return try await Self.exchange(on: channel, head: head, body: request.body, deadline: deadline, sink: sink)
     }
 
@@ -138,13 +140,14 @@ public final class UpstreamClient: Sendable {
         let sink = UnsafeTransfer(sink)
         do {
             return try await withTaskCancellationHandler {
-                channel.eventLoop.execute {
+                let start = {
                     guard let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamExchangeHandler.self) else {
                         promise.fail(UpstreamError.connectionClosed)
                         return
                     }
                     handler.start(head, body: body, deadline: deadline, sink: sink.value, promise: promise)
                 }
+                if channel.eventLoop.inEventLoop { start() } else { channel.eventLoop.execute(start) }
                 return try await promise.futureResult.get()
             } onCancel: {
                 channel.close(promise: nil)
@@ -155,13 +158,15 @@ public final class UpstreamClient: Sendable {
         }
     }
 
-    private func connect(_ target: UpstreamTarget, address: String?, key: String, deadline: NIODeadline) async throws -> any Channel {
+    private func connect(
+        _ target: UpstreamTarget, address: String?, key: String, deadline: NIODeadline, on loop: (any EventLoop)?
+    ) async throws -> any Channel {
         let tls = target.secure ? try self.makeTLSContext() : nil
         let pool = self.pool
         let configuration = self.configuration
         let remaining = deadline - .now()
         guard remaining > .zero else { throw UpstreamError.deadlineExceeded }
-        let bootstrap = ClientBootstrap(group: self.group)
+        let bootstrap = ClientBootstrap(group: loop ?? self.group)
             .connectTimeout(min(configuration.connectTimeout, remaining))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             // Streamed answers arrive in small pieces; the buffer grows when a response comes in larger ones.
@@ -220,13 +225,16 @@ final class UpstreamPool: Sendable {
         self.maxIdlePerDestination = maxIdlePerDestination
     }
 
-    func take(_ key: String) -> (any Channel)? {
+    /// The most recently used open connection for `key`, one of `loop`'s when there is one.
+    func take(_ key: String, preferring loop: (any EventLoop)? = nil) -> (any Channel)? {
         self.state.withLockedValue { state in
-            while let channel = state.idle[key]?.popLast() {
-                if state.idle[key]?.isEmpty == true { state.idle[key] = nil }
-                if channel.isActive { return channel }
+            guard var idle = state.idle[key] else { return nil }
+            defer { state.idle[key] = idle.isEmpty ? nil : idle }
+            idle.removeAll { !$0.isActive }
+            if let loop, let index = idle.lastIndex(where: { $0.eventLoop === loop }) {
+                return idle.remove(at: index)
             }
-            return nil
+            return idle.popLast()
         }
     }
 
