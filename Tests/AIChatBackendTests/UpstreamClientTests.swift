@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOEmbedded
 import NIOHTTP1
 import NIOSSL
 import Testing
@@ -305,5 +306,20 @@ struct UpstreamClientTests {
             #expect(try client.idleConnections(for: url) == 0)
             await client.shutdown()
         }
+    }
+
+    /// The pool hands out the newest open connection, one on the caller's event loop when there is one.
+    @Test func thePoolPrefersTheCallersLoop() async throws {
+        let pool = UpstreamPool(maxIdlePerDestination: 2)
+        let (first, second, third) = (EmbeddedChannel(), EmbeddedChannel(), EmbeddedChannel())
+        for channel in [first, second, third] { try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).get() }
+        #expect(pool.put(first, key: "k") && pool.put(second, key: "k"))
+        #expect(!pool.put(third, key: "k"))
+        #expect(pool.take("k", preferring: first.eventLoop) === first)
+        #expect(pool.put(first, key: "k"))
+        _ = try? await second.close().get()
+        #expect(pool.take("k", preferring: second.eventLoop) === first)
+        #expect(pool.take("k") == nil)
+        #expect(pool.count("k") == 0)
     }
 }
