@@ -86,7 +86,7 @@ struct ChatController {
     /// than starting tasks to run them side by side would cost. A new message's answer starts inside the insert's
     /// transaction, so the provider request is on its way while the message is committed; its frames reach the
     /// client only through the watcher attached after the commit, and a failed commit discards the answer.
-    func prepare(_ body: ChatRequestBody, user: User) async throws -> Prepared {
+    func prepare(_ body: ChatRequestBody, user: User, eventLoop: any EventLoop) async throws -> Prepared {
         guard let (session, boundConnection) = try await self.sessions.findWithConnection(id: body.sessionId, userId: user.id) else {
             throw APIError.notFound("Chat session not found")
         }
@@ -104,6 +104,7 @@ struct ChatController {
         let untitled = Self.defaultTitles.contains(session.title.trimmingCharacters(in: .whitespaces))
         let title = untitled ? Self.title(from: body.content) : ""
         var plan = self.plan(body, user: user, session: session, connection: connection, message: nil)
+        plan.eventLoop = eventLoop
         let basePlan = plan
         let started = StartedJob()
         let stored: (ChatMessageRecord, created: Bool)?
@@ -176,9 +177,9 @@ struct ChatController {
         var request = request
         let user = try context.requireUser()
         let body = try ChatRequestBody(try await request.jsonObject(limit: self.bodyLimit))
-        let prepared = try await self.prepare(body, user: user)
+        let prepared = try await self.prepare(body, user: user, eventLoop: context.eventLoop)
         if let replay = prepared.replay { return ChatStreamResponse.replay(replay) }
-        return try ChatStreamResponse.make(job: try self.job(for: prepared), registry: self.service.registry)
+        return try ChatStreamResponse.make(job: try self.job(for: prepared), registry: self.service.registry, eventLoop: context.eventLoop)
     }
 
     struct CompletionResult: Encodable, Sendable {
@@ -200,7 +201,7 @@ struct ChatController {
         var request = request
         let user = try context.requireUser()
         let body = try ChatRequestBody(try await request.jsonObject(limit: self.bodyLimit))
-        let prepared = try await self.prepare(body, user: user)
+        let prepared = try await self.prepare(body, user: user, eventLoop: context.eventLoop)
         var userMessageId = prepared.plan.userMessage.id
         if prepared.replay == nil {
             let job = try self.job(for: prepared)
@@ -241,8 +242,9 @@ struct ChatController {
         } else {
             throw APIError.notFound("No corresponding user message found")
         }
-        let plan = try Self.plan(answering: question, user: user, session: session, connection: connection, options: body)
-        return try ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry)
+        var plan = try Self.plan(answering: question, user: user, session: session, connection: connection, options: body)
+        plan.eventLoop = context.eventLoop
+        return try ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry, eventLoop: context.eventLoop)
     }
 
     /// Replaces a user message's text, removes everything after it, and answers it again.
@@ -257,8 +259,9 @@ struct ChatController {
         guard let message = try await self.messages.rewrite(userMessageId: messageId, sessionId: session.id, content: content) else {
             throw APIError.notFound("Message not found")
         }
-        let plan = try Self.plan(answering: message, user: user, session: session, connection: connection, options: body)
-        return try ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry)
+        var plan = try Self.plan(answering: message, user: user, session: session, connection: connection, options: body)
+        plan.eventLoop = context.eventLoop
+        return try ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry, eventLoop: context.eventLoop)
     }
 
     /// The caller's session and its connection when the session can start an answer now: 404 for a session that is

@@ -19,6 +19,9 @@ struct GenerationPlan: Sendable {
     var preloaded: (history: [ChatMessageRecord], limit: Int)?
     /// The title this turn gave a new conversation from its first message; the model may replace it.
     var derivedTitle: String?
+    /// The event loop of the connection that asked for the answer: the answer is opened there, so that its
+    /// frames reach that connection without a hand-off between threads.
+    var eventLoop: (any EventLoop)?
 }
 
 /// Runs answers as server-side jobs: history and budget, the provider stream, reasoning and usage accounting,
@@ -70,7 +73,8 @@ final class ChatService: Sendable {
         // Detached: the job copies none of the request's task-local values (it outlives the request anyway).
         let answer = AnswerRun(plan: plan, job: job, service: self)
         // On an event loop: the request goes out on a connection of that loop without a hand-off to it.
-        let task = Task.detached(executorPreference: EventLoopTaskExecutor.next()) {
+        let executor = plan.eventLoop.map(EventLoopTaskExecutor.on) ?? EventLoopTaskExecutor.next()
+        let task = Task.detached(executorPreference: executor) {
             await self.launch(answer)
         }
         job.setCanceller { task.cancel() }

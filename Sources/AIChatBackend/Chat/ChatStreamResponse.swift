@@ -19,7 +19,9 @@ enum ChatStreamResponse {
     }
 
     /// `registry` is asked to wind down running answers when the server begins a graceful shutdown.
-    static func make(job: GenerationJob, registry: GenerationRegistry) throws -> Response {
+    /// The watcher's loop runs on `eventLoop`, the connection's: a frame the job hands over on that loop is written
+    /// without a hand-off between threads.
+    static func make(job: GenerationJob, registry: GenerationRegistry, eventLoop: any EventLoop) throws -> Response {
         guard let watcher = job.watch() else {
             throw APIError(.tooManyRequests, "This answer is open in too many places at once; close one and try again")
         }
@@ -32,8 +34,10 @@ enum ChatStreamResponse {
                 // the inbound side: thousands of open streams would each pay for it.
                 defer { watcher.end() }
                 try await withGracefulShutdownHandler {
-                    while let frames = await watcher.next(), !Task.isCancelled {
-                        try await writer.write(frames)
+                    try await withTaskExecutorPreference(EventLoopTaskExecutor.on(eventLoop)) {
+                        while let frames = await watcher.next(), !Task.isCancelled {
+                            try await writer.write(frames)
+                        }
                     }
                 } onGracefulShutdown: {
                     Task { await registry.drain(grace: .seconds(20)) }

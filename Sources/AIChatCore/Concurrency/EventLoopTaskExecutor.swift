@@ -21,6 +21,11 @@ public final class EventLoopTaskExecutor: TaskExecutor {
     public static let shared: [EventLoopTaskExecutor] = MultiThreadedEventLoopGroup.singleton.makeIterator().map { EventLoopTaskExecutor($0) }
     private static let turn = NIOLockedValueBox(0)
 
+    /// The executor of `loop`.
+    public static func on(_ loop: any EventLoop) -> EventLoopTaskExecutor {
+        Self.shared.first { $0.eventLoop === loop } ?? EventLoopTaskExecutor(loop)
+    }
+
     public static func next() -> EventLoopTaskExecutor {
         let index = Self.turn.withLockedValue { turn in
             defer { turn = (turn + 1) % Self.shared.count }
