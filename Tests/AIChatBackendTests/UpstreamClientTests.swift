@@ -12,6 +12,11 @@ import Testing
 struct UpstreamClientTests {
     static func deadline(_ seconds: Int64 = 10) -> NIODeadline { .now() + .seconds(seconds) }
 
+    /// Unused connections the client holds for `url`'s destination.
+    static func idle(_ client: UpstreamClient, _ url: String, address: String? = nil) throws -> Int {
+        client.pool.count(try UpstreamTarget(url).poolKey(address: address))
+    }
+
     @Test func urlsAreTakenApartForSending() throws {
         let plain = try UpstreamTarget("http://models.example:8080/v1/chat?x=1#frag")
         #expect(!plain.secure && plain.host == "models.example" && plain.port == 8080 && plain.path == "/v1/chat?x=1")
@@ -44,14 +49,14 @@ struct UpstreamClientTests {
                 #expect(response.status == .created)
                 #expect(response.headers.first(name: "x-extra") == "yes")
                 #expect(String(buffer: try await response.body.collect(upTo: 1024)) == #"{"round":\#(round)}"#)
-                #expect(try client.idleConnections(for: url) == 1)
+                #expect(try Self.idle(client, url) == 1)
                 let received = try #require(fake.received.last)
                 #expect(received.body == #"{"n":\#(round)}"#)
                 #expect(received.headers["content-length"] == String(received.body.utf8.count))
                 #expect(received.headers["host"] == "127.0.0.1:\(fake.port)")
             }
             await client.shutdown()
-            #expect(try client.idleConnections(for: url) == 0)
+            #expect(try Self.idle(client, url) == 0)
         }
     }
 
@@ -65,7 +70,7 @@ struct UpstreamClientTests {
             #expect(response.status == .ok)
             _ = try await response.body.collect(upTo: 1 << 16)
             #expect(fake.received.last?.headers["host"] == "provider.invalid:\(fake.port)")
-            #expect(try client.idleConnections(for: url, address: "127.0.0.1") == 1)
+            #expect(try Self.idle(client, url, address: "127.0.0.1") == 1)
             await #expect(throws: (any Error).self) { try await client.execute(UpstreamRequest(url: url), deadline: Self.deadline()) }
             await client.shutdown()
         }
@@ -101,7 +106,7 @@ struct UpstreamClientTests {
             let response = try await client.execute(UpstreamRequest(method: .POST, url: url), deadline: Self.deadline())
             for try await _ in response.body { break }
             #expect(try await eventually { fake.closedEarly == 1 })
-            #expect(try client.idleConnections(for: url) == 0)
+            #expect(try Self.idle(client, url) == 0)
 
             fake.enqueue(.hang)
             let reader = Task {
@@ -119,7 +124,7 @@ struct UpstreamClientTests {
             await #expect(throws: UpstreamError.deadlineExceeded) { for try await _ in hanging.body {} }
             #expect(started.duration(to: .now) < .seconds(5))
             #expect(try await eventually { fake.closedEarly == 3 })
-            #expect(try client.idleConnections(for: url) == 0)
+            #expect(try Self.idle(client, url) == 0)
             await client.shutdown()
         }
     }
@@ -155,7 +160,7 @@ struct UpstreamClientTests {
             let client = UpstreamClient()
             let response = try await client.execute(UpstreamRequest(method: .POST, url: base + "/"), deadline: Self.deadline())
             #expect(String(buffer: try await response.body.collect(upTo: 100)) == "ok")
-            #expect(try client.idleConnections(for: base + "/") == 0)
+            #expect(try Self.idle(client, base + "/") == 0)
         }
         // "hello, compressed world", gzip.
         let gzip: [UInt8] = [
@@ -303,7 +308,7 @@ struct UpstreamClientTests {
             fake.enqueue(.hang)
             _ = try await client.execute(UpstreamRequest(method: .POST, url: url), deadline: Self.deadline())
             #expect(try await eventually { fake.closedEarly == 3 })
-            #expect(try client.idleConnections(for: url) == 0)
+            #expect(try Self.idle(client, url) == 0)
             await client.shutdown()
         }
     }

@@ -81,10 +81,9 @@ final class ChatService: Sendable {
         return job
     }
 
-    /// What the job knows once the provider has answered (or failed to): the settings, the prompt's size and budget,
-    /// and the response whose body carries the stream.
+    /// What the job knows once the provider has answered (or failed to): the prompt's size and budget, and the
+    /// response whose body carries the stream.
     struct Opening: Sendable {
-        var settings: SystemSettings?
         var promptTokens = 0
         var limit = 0
         var response: UpstreamResponse?
@@ -103,7 +102,7 @@ final class ChatService: Sendable {
         var opening = Opening()
         do {
             let current = try await self.settings.current()
-            opening.settings = current
+            run.settings = current
             let idle = current.int(.providerMaxIdleMs)
             job.configureTimers(
                 heartbeat: .milliseconds(max(1000, current.int(.sseHeartbeatIntervalMs))),
@@ -134,7 +133,6 @@ final class ChatService: Sendable {
             let request = try ProviderRequestBuilder(endpoint).chat(messages, options: options, stream: true)
             let secrets = [endpoint.apiKey, endpoint.systemOAuthToken, endpoint.azureAccessToken].compactMap { $0 }
             (opening.endpoint, opening.messages, opening.options, opening.secrets) = (endpoint, messages, options, secrets)
-            run.settings = current
             run.splitter = ReasoningSplitter(settings: current)
             run.outbox = Outbox(chunkSize: current.int(.streamDeltaChunkSize))
             job.touch()
@@ -156,6 +154,7 @@ final class ChatService: Sendable {
         let job: GenerationJob
         let service: ChatService
         var opening = Opening()
+        /// The settings the answer was opened with (nil until they were read).
         var settings: SystemSettings?
         var accumulator = AnswerAccumulator()
         var splitter = ReasoningSplitter.passThrough
@@ -309,13 +308,13 @@ final class ChatService: Sendable {
     @inline(never)
     private func finish(after error: any Error, _ run: AnswerRun) async {
         let (plan, job) = (run.plan, run.job)
-        let settings = run.opening.settings
+        let settings = run.settings
         let promptTokens = run.opening.promptTokens
         let limit = run.opening.limit
         self.flush(&run.splitter, accumulator: &run.accumulator, outbox: &run.outbox)
         run.send()
         if Self.mayRetryWithoutStreaming(after: error, job: job, answer: run.accumulator), let current = settings,
-            let completion = await self.retryWithoutStreaming(plan, job: job, opening: run.opening)
+            let completion = await self.retryWithoutStreaming(plan, job: job, opening: run.opening, settings: current)
         {
             var events: [ProviderStreamEvent] = []
             if !completion.reasoning.isEmpty { events.append(.reasoning(completion.reasoning)) }
@@ -397,8 +396,10 @@ final class ChatService: Sendable {
 
     /// The same request with `stream: false`, bound by the overall time limit only (nothing arrives until the whole
     /// answer does, so the idle limit does not apply). Nil when it fails too or yields no text.
-    private func retryWithoutStreaming(_ plan: GenerationPlan, job: GenerationJob, opening: Opening) async -> ProviderCompletion? {
-        guard let endpoint = opening.endpoint, let options = opening.options, let settings = opening.settings else { return nil }
+    private func retryWithoutStreaming(
+        _ plan: GenerationPlan, job: GenerationJob, opening: Opening, settings: SystemSettings
+    ) async -> ProviderCompletion? {
+        guard let endpoint = opening.endpoint, let options = opening.options else { return nil }
         job.suspendIdleLimit()
         do {
             let request = try ProviderRequestBuilder(endpoint).chat(opening.messages, options: options, stream: false)

@@ -128,11 +128,6 @@ public final class UpstreamClient: Sendable {
         for channel in idle { try? await channel.close() }
     }
 
-    /// Unused connections held for `url`'s destination.
-    func idleConnections(for url: String, address: String? = nil) throws -> Int {
-        self.pool.count(try UpstreamTarget(url).poolKey(address: address))
-    }
-
     private static func exchange(
         on channel: any Channel, head: HTTPRequestHead, body: ByteBuffer?, deadline: NIODeadline, sink: (any UpstreamBodySink)?
     ) async throws -> UpstreamResponse {
