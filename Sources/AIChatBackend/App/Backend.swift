@@ -23,6 +23,8 @@ public final class Backend: Sendable {
     public let messages: any MessageRepository
     public let catalog: ModelCatalog
     public let registry: GenerationRegistry
+    /// The server's open connections (a shutdown waits for their responses).
+    public let openConnections = OpenConnections()
     let usage: any UsageRepository
     let httpClient: UpstreamClient
     let gateway: ProviderGateway
@@ -166,14 +168,17 @@ public final class Backend: Sendable {
         return router
     }
 
-    /// The routes, each request handled in a child task; answer sends take turns.
-    public func responder() -> ChildTaskResponder<RouterResponder<AppRequestContext>> {
-        ChildTaskResponder(self.router().buildResponder(), admission: ChatController.admission())
+    /// The routes; answer sends take turns.
+    public func responder() -> AdmissionResponder<RouterResponder<AppRequestContext>> {
+        AdmissionResponder(self.router().buildResponder(), admission: ChatController.admission())
     }
 
     /// The HTTP server answering with `responder`.
-    public func server(_ responder: ChildTaskResponder<RouterResponder<AppRequestContext>>, logger: Logger) -> HTTPServerBuilder {
-        http1Server(idleTimeoutSeconds: self.configuration.httpIdleTimeoutSeconds, responder: responder, serverName: "aichat-backend", logger: logger)
+    public func server(_ responder: AdmissionResponder<RouterResponder<AppRequestContext>>, logger: Logger) -> HTTPServerBuilder {
+        eventLoopHTTP1Server(
+            idleTimeoutSeconds: self.configuration.httpIdleTimeoutSeconds, maxBodyBytes: self.configuration.maxBodyBytes,
+            responder: responder, serverName: "aichat-backend", connections: self.openConnections, logger: logger
+        )
     }
 
     /// The HTTP server with this backend's routes; closing the database is part of its graceful shutdown.
@@ -185,8 +190,11 @@ public final class Backend: Sendable {
             configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port)),
             logger: self.logger
         )
-        // Stopped in reverse order: running answers are finished or saved before the database closes.
-        app.addServices(ShutdownService(backend: self), DrainService(registry: self.registry, grace: .seconds(20)))
+        // Stopped in reverse order: running answers are finished or saved, and their responses written, before the
+        // database closes.
+        app.addServices(
+            ShutdownService(backend: self), DrainService(registry: self.registry, connections: self.openConnections, grace: .seconds(20))
+        )
         return app
     }
 
@@ -211,11 +219,14 @@ struct ShutdownService: Service {
 /// On graceful shutdown, lets running answers finish for a while, then stops and saves the rest.
 struct DrainService: Service {
     let registry: GenerationRegistry
+    let connections: OpenConnections
     let grace: Duration
 
     func run() async throws {
         try? await gracefulShutdown()
         await self.registry.drain(grace: self.grace)
+        // The server stopped accepting and closes each connection once its response is written.
+        await self.connections.waitUntilClosed(within: .seconds(5))
     }
 }
 

@@ -18,12 +18,15 @@ enum ChatStreamResponse {
         ]
     }
 
-    /// `registry` is asked to wind down running answers when the server begins a graceful shutdown.
-    /// The watcher's loop runs on `eventLoop`, the connection's: a frame the job hands over on that loop is written
-    /// without a hand-off between threads.
+    /// The server writes the frames from the connection's event loop (`eventLoop`) as the job hands them over
+    /// (``FramePush``) when it can; otherwise a task writes them, on that loop, and `registry` is asked to wind
+    /// down running answers when the server begins a graceful shutdown.
     static func make(job: GenerationJob, registry: GenerationRegistry, eventLoop: any EventLoop) throws -> Response {
         guard let watcher = job.watch() else {
             throw APIError(.tooManyRequests, "This answer is open in too many places at once; close one and try again")
+        }
+        if let slot = PushedBodySlot.current {
+            slot.offer(FramePush(watcher: watcher, eventLoop: eventLoop))
         }
         return Response(
             status: .ok,
@@ -57,5 +60,60 @@ enum ChatStreamResponse {
                 try await writer.finish(nil)
             }
         )
+    }
+}
+
+/// One watcher's frames written by the server from the connection's event loop: a frame the job hands over on that
+/// loop goes out at once, one from elsewhere (keep-alive pings, the end) after a hop to the loop. What arrives while
+/// the client is not reading fast enough waits in the watcher's queue, as one buffer.
+final class FramePush: PushedResponseBody, FrameConsumer, @unchecked Sendable {
+    private let watcher: GenerationJob.Watcher
+    private let eventLoop: any EventLoop
+    /// Used on the event loop only; nil before the start and after the end.
+    private var output: PushedBodyOutput?
+
+    init(watcher: GenerationJob.Watcher, eventLoop: any EventLoop) {
+        self.watcher = watcher
+        self.eventLoop = eventLoop
+    }
+
+    func start(_ output: PushedBodyOutput) {
+        self.output = output
+        self.drain()
+    }
+
+    func resumeWriting() {
+        self.drain()
+    }
+
+    func connectionClosed() {
+        self.output = nil
+        self.watcher.queue.forgetConsumer()
+        self.watcher.end()
+    }
+
+    func framesArrived() {
+        if self.eventLoop.inEventLoop {
+            self.drain()
+        } else {
+            self.eventLoop.execute { self.drain() }
+        }
+    }
+
+    private func drain() {
+        guard let output = self.output else { return }
+        while output.isWritable {
+            switch self.watcher.queue.take(orTell: self) {
+            case .frames(let frames):
+                output.write(frames)
+            case .end:
+                self.output = nil
+                self.watcher.end()
+                output.finish()
+                return
+            case .later:
+                return
+            }
+        }
     }
 }

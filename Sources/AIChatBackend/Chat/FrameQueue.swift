@@ -11,6 +11,8 @@ final class FrameQueue: Sendable {
     private struct State {
         var pending: ByteBuffer?
         var waiter: UnsafeContinuation<ByteBuffer?, Never>?
+        /// Told once when frames (or the end) arrive, instead of a waiting task.
+        var consumer: (any FrameConsumer)?
         var finished = false
     }
 
@@ -18,30 +20,65 @@ final class FrameQueue: Sendable {
 
     /// Adds a frame; ignored once the queue is finished.
     func push(_ frame: ByteBuffer) {
-        let waiter = self.state.withLock { state -> UnsafeContinuation<ByteBuffer?, Never>? in
-            guard !state.finished else { return nil }
+        let (waiter, consumer) = self.state.withLock { state -> (UnsafeContinuation<ByteBuffer?, Never>?, (any FrameConsumer)?) in
+            guard !state.finished else { return (nil, nil) }
             if let waiter = state.waiter {
                 state.waiter = nil
-                return waiter
+                return (waiter, nil)
             }
             if state.pending == nil {
                 state.pending = frame
             } else {
                 state.pending?.writeImmutableBuffer(frame)
             }
-            return nil
+            defer { state.consumer = nil }
+            return (nil, state.consumer)
         }
         waiter?.resume(returning: frame)
+        consumer?.framesArrived()
     }
 
     /// No more frames: the watcher gets what is pending, then the end.
     func finish() {
-        let waiter = self.state.withLock { state -> UnsafeContinuation<ByteBuffer?, Never>? in
+        let (waiter, consumer) = self.state.withLock { state -> (UnsafeContinuation<ByteBuffer?, Never>?, (any FrameConsumer)?) in
             state.finished = true
-            defer { state.waiter = nil }
-            return state.waiter
+            defer {
+                state.waiter = nil
+                state.consumer = nil
+            }
+            return (state.waiter, state.consumer)
         }
         waiter?.resume(returning: nil)
+        consumer?.framesArrived()
+    }
+
+    enum Taken {
+        case frames(ByteBuffer)
+        case end
+        /// Nothing yet: the consumer is told when something arrives.
+        case later
+    }
+
+    /// The frames that arrived since the last call, the end, or, when neither is there, a promise to tell
+    /// `consumer` (once) when one is.
+    func take(orTell consumer: any FrameConsumer) -> Taken {
+        self.state.withLock { state in
+            if let pending = state.pending {
+                state.pending = nil
+                return .frames(pending)
+            }
+            if state.finished { return .end }
+            state.consumer = consumer
+            return .later
+        }
+    }
+
+    /// Forgets a consumer that is no longer interested.
+    func forgetConsumer() {
+        _ = self.state.withLock { state in
+            defer { state.consumer = nil }
+            return state.consumer
+        }
     }
 
     /// The frames that arrived since the last call (waiting for one when none did); nil at the end.
@@ -71,4 +108,10 @@ final class FrameQueue: Sendable {
             return state.finished ? .some(nil) : nil
         }
     }
+}
+
+/// Takes a ``FrameQueue``'s frames when told they are there (``FrameQueue/take(orTell:)``).
+protocol FrameConsumer: AnyObject, Sendable {
+    /// Frames or the end arrived; called on the thread that added them, outside the queue's lock.
+    func framesArrived()
 }

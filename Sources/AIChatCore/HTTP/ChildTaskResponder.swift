@@ -9,31 +9,44 @@ import NIOCore
 /// would keep the frames of authentication, database reads and JSON parsing it went through before its first
 /// byte. The child task ends when the handler returns its response; the body is then written from the shallow
 /// connection task. Cancellation of the connection task reaches the child through the task group.
-///
-/// Requests that ``RequestAdmission`` covers wait for a permit before the child task starts, so a burst of them
-/// queues holding only its connection instead of a full middleware and handler chain each.
 public struct ChildTaskResponder<Base: HTTPResponder>: HTTPResponder where Base.Context: Sendable {
     public typealias Context = Base.Context
 
     let base: Base
-    let admission: RequestAdmission?
 
-    public init(_ base: Base, admission: RequestAdmission? = nil) {
+    public init(_ base: Base) {
         self.base = base
-        self.admission = admission
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
         try await self.respond(to: request) { context }
     }
 
-    /// Admission and the child task; the context is made in the child, so its memory goes with the child too.
+    /// The child task; the context is made in the child, so its memory goes with the child too.
     @inline(never)
     func respond(to request: Request, context: @escaping @Sendable () -> Context) async throws -> Response {
-        let permits = self.admission.flatMap { $0.covers(request) ? $0.permits : nil }
-        await permits?.acquire()
-        defer { permits?.release() }
-        return try await runInChildTask { try await self.base.respond(to: request, context: context()) }
+        try await runInChildTask { try await self.base.respond(to: request, context: context()) }
+    }
+}
+
+/// Lets requests that ``RequestAdmission`` covers wait for a permit before the base responder runs, so a burst of
+/// them queues holding only its connection instead of a full middleware and handler chain each.
+public struct AdmissionResponder<Base: HTTPResponder>: HTTPResponder {
+    public typealias Context = Base.Context
+
+    let base: Base
+    let admission: RequestAdmission
+
+    public init(_ base: Base, admission: RequestAdmission) {
+        self.base = base
+        self.admission = admission
+    }
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        guard self.admission.covers(request) else { return try await self.base.respond(to: request, context: context) }
+        await self.admission.permits.acquire()
+        defer { self.admission.permits.release() }
+        return try await self.base.respond(to: request, context: context)
     }
 }
 
