@@ -309,7 +309,7 @@ import Testing
             try await withBackend { backend, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 for index in 0..<7 {
-                    _ = try await backend.messages.insertUser(sessionId: chat.sessionId, userId: 1, content: "m\(index)", clientMessageId: nil, images: [], retitle: nil, beforeCommit: nil)
+                    _ = try await backend.messages.insertUser(sessionId: chat.sessionId, userId: 1, content: "m\(index)", clientMessageId: nil, images: [], retitle: nil)
                 }
                 let newest = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages?limit=3", token: chat.token)
                 #expect(newest.data?["messages"]?.array?.compactMap { $0["content"]?.string } == ["m4", "m5", "m6"])

@@ -75,18 +75,18 @@ struct PostgresTests {
                 try await sql.raw(#"INSERT INTO "chat_sessions" ("userId", "connectionId", "modelRawId", "title", "createdAt") VALUES (1, 1, 'm', 't', 0)"#).run()
                 try await sql.raw(#"INSERT INTO "chat_sessions" ("userId", "title", "createdAt") VALUES (1, 'no model', 0)"#).run()
             }
-            let (first, created) = try #require(try await backend.messages.insertUser(sessionId: 1, userId: 1, content: "hi", clientMessageId: "c1", images: [], retitle: nil, beforeCommit: nil))
+            let (first, created) = try #require(try await backend.messages.insertUser(sessionId: 1, userId: 1, content: "hi", clientMessageId: "c1", images: [], retitle: nil))
             let (again, createdAgain) = try #require(
-                try await backend.messages.insertUser(sessionId: 1, userId: 1, content: "changed", clientMessageId: "c1", images: [], retitle: nil, beforeCommit: nil)
+                try await backend.messages.insertUser(sessionId: 1, userId: 1, content: "changed", clientMessageId: "c1", images: [], retitle: nil)
             )
-            let (plain, _) = try #require(try await backend.messages.insertUser(sessionId: 1, userId: 1, content: "hi", clientMessageId: nil, images: [], retitle: nil, beforeCommit: nil))
+            let (plain, _) = try #require(try await backend.messages.insertUser(sessionId: 1, userId: 1, content: "hi", clientMessageId: nil, images: [], retitle: nil))
             #expect(created && !createdAgain)
             #expect(again.id == first.id)
             #expect(again.content == "hi")
             #expect(plain.id != first.id)
             // Another user's session, or one that cannot answer, stores nothing.
-            #expect(try await backend.messages.insertUser(sessionId: 1, userId: 2, content: "x", clientMessageId: "c1", images: [], retitle: nil, beforeCommit: nil) == nil)
-            #expect(try await backend.messages.insertUser(sessionId: 2, userId: 1, content: "x", clientMessageId: nil, images: [], retitle: nil, beforeCommit: nil) == nil)
+            #expect(try await backend.messages.insertUser(sessionId: 1, userId: 2, content: "x", clientMessageId: "c1", images: [], retitle: nil) == nil)
+            #expect(try await backend.messages.insertUser(sessionId: 2, userId: 1, content: "x", clientMessageId: nil, images: [], retitle: nil) == nil)
         }
     }
 

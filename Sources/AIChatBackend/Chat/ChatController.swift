@@ -68,11 +68,6 @@ struct ChatController {
         return kept + rest
     }
 
-    /// The answer a new message started inside its transaction.
-    final class StartedJob: Sendable {
-        let job = Mutex<GenerationJob?>(nil)
-    }
-
     struct Prepared: Sendable {
         let plan: GenerationPlan
         let replay: [ByteBuffer]?
@@ -83,9 +78,10 @@ struct ChatController {
     /// replaying a finished one, or starting a new one.
     ///
     /// One step after the other: each is a statement of some tens of microseconds run on this task's thread, less
-    /// than starting tasks to run them side by side would cost. A new message's answer starts inside the insert's
-    /// transaction, so the provider request is on its way while the message is committed; its frames reach the
-    /// client only through the watcher attached after the commit, and a failed commit discards the answer.
+    /// than starting tasks to run them side by side would cost. A new message's answer starts before the message is
+    /// stored, so the provider request is on its way while the insert runs; the answer's frames reach watchers only
+    /// once the message is stored (the `start` frame carries its id), and an answer whose message could not be
+    /// stored is discarded.
     func prepare(_ body: ChatRequestBody, user: User, eventLoop: any EventLoop) async throws -> Prepared {
         guard let (session, boundConnection) = try await self.sessions.findWithConnection(id: body.sessionId, userId: user.id) else {
             throw APIError.notFound("Chat session not found")
@@ -105,35 +101,52 @@ struct ChatController {
         let title = untitled ? Self.title(from: body.content) : ""
         var plan = self.plan(body, user: user, session: session, connection: connection, message: nil)
         plan.eventLoop = eventLoop
-        let basePlan = plan
-        let started = StartedJob()
+        plan.preloaded = (history, limit)
+        var fresh = plan
+        if untitled { fresh.derivedTitle = title.isEmpty ? session.title : title }
+        // A new question is answered before it is stored: its job sends the provider request first, and the insert
+        // runs while the provider works. A repeated one (its clientMessageId is in the history) is looked up first.
+        let repeated = body.clientMessageId.map { id in
+            history.count >= ChatService.historyLimit || history.contains { $0.clientMessageId == id }
+        } ?? false
+        var early: GenerationJob?
+        if !repeated {
+            let (job, started) = try self.service.begin(fresh)
+            guard started else {
+                // Another answer began in this session since the check above.
+                if let id = body.clientMessageId, job.clientMessageId == id { return Prepared(plan: plan, replay: nil, running: job) }
+                throw Self.busy
+            }
+            early = job
+            // The job runs on this event loop too: it sends its request before this task goes on to the insert.
+            await Task.yield()
+        }
         let stored: (ChatMessageRecord, created: Bool)?
         do {
             stored = try await self.messages.insertUser(
                 sessionId: body.sessionId, userId: user.id, content: body.content, clientMessageId: body.clientMessageId, images: body.images,
                 retitle: title.isEmpty ? nil : (expected: session.title, title: title)
-            ) { [service = self.service] message, created in
-                guard created else { return }
-                var plan = basePlan
-                plan.userMessage = message
-                if untitled { plan.derivedTitle = title.isEmpty ? session.title : title }
-                plan.preloaded = (history, limit)
-                let job = try service.start(plan)
-                if job.userMessageId == message.id { started.job.withLock { $0 = job } }
-            }
+            )
         } catch {
-            started.job.withLock { $0 }?.discard()
+            self.abandon(early)
             throw error
         }
         guard let (message, created) = stored else {
+            self.abandon(early)
             // The session was usable when read but not when the message was stored: it changed in between.
             throw APIError.conflict("The chat session changed while sending; try again")
         }
         plan.userMessage = message
         if created {
-            let job = try started.job.withLock { $0 } ?? self.service.start(plan)
-            return Prepared(plan: plan, replay: nil, running: job)
+            if let early {
+                early.publish(userMessageId: message.id)
+                return Prepared(plan: plan, replay: nil, running: early)
+            }
+            fresh.userMessage = message
+            return Prepared(plan: plan, replay: nil, running: try self.service.start(fresh))
         }
+        // Stored already by an earlier request (one that raced with this one).
+        self.abandon(early)
         if let answer = try await self.messages.latestAnswer(sessionId: session.id, parentId: message.id) {
             return Prepared(plan: plan, replay: Self.replay(userMessage: message, answer: answer), running: nil)
         }
@@ -142,13 +155,20 @@ struct ChatController {
         return Prepared(plan: plan, replay: nil, running: nil)
     }
 
+    /// Stops an answer begun for a question that was not stored after all, and frees its session at once.
+    private func abandon(_ job: GenerationJob?) {
+        guard let job else { return }
+        job.discard()
+        self.service.registry.remove(job)
+    }
+
     func plan(_ body: ChatRequestBody, user: User, session: ChatSession, connection: Connection, message: ChatMessageRecord?) -> GenerationPlan {
         GenerationPlan(
             user: user, session: session, connection: connection,
             userMessage: message
                 ?? ChatMessageRecord(
                     id: 0, sessionId: session.id, role: .user, content: body.content, clientMessageId: body.clientMessageId, reasoning: nil,
-                    reasoningDurationSeconds: nil, createdAt: .now(), status: nil, images: [], parentId: nil, model: nil
+                    reasoningDurationSeconds: nil, createdAt: .now(), status: nil, images: body.images, parentId: nil, model: nil
                 ),
             reasoningEnabled: body.reasoningEnabled, reasoningEffort: body.reasoningEffort, ollamaThink: body.ollamaThink,
             saveReasoning: body.saveReasoning

@@ -63,13 +63,19 @@ final class ChatService: Sendable {
 
     /// Starts a job for `plan`, or returns the job already running in that session.
     func start(_ plan: GenerationPlan) throws -> GenerationJob {
+        try self.begin(plan).job
+    }
+
+    /// Starts a job for `plan` (`started` true), or returns the job already running in that session. A plan whose
+    /// question is not stored yet (id 0) starts a job that keeps its frames until ``GenerationJob/publish(userMessageId:)``.
+    func begin(_ plan: GenerationPlan) throws -> (job: GenerationJob, started: Bool) {
         let job = GenerationJob(
             sessionId: plan.session.id, userId: plan.user.id, userMessageId: plan.userMessage.id, clientMessageId: plan.userMessage.clientMessageId
         )
         guard let registered = self.registry.register(job) else {
             throw APIError(.serviceUnavailable, "The server is restarting; try again in a moment")
         }
-        guard registered === job else { return registered }
+        guard registered === job else { return (registered, false) }
         // Detached: the job copies none of the request's task-local values (it outlives the request anyway).
         let answer = AnswerRun(plan: plan, job: job, service: self)
         // On an event loop: the request goes out on a connection of that loop without a hand-off to it.
@@ -78,7 +84,7 @@ final class ChatService: Sendable {
             await self.launch(answer)
         }
         job.setCanceller { task.cancel() }
-        return job
+        return (job, true)
     }
 
     /// What the job knows once the provider has answered (or failed to): the prompt's size and budget, and the
@@ -121,8 +127,10 @@ final class ChatService: Sendable {
             opening.limit = limit
             let (messages, prompt) = self.conversation(plan, history: history, limit: limit)
             opening.promptTokens = prompt
-            // One write to the watchers for the opening frames.
-            var frames = [(SSEFrame.start(messageId: plan.userMessage.id), GenerationJob.Part.opening)]
+            // One write to the watchers for the opening frames (`start` comes with the stored message when the
+            // answer began before it).
+            var frames: [(ByteBuffer, GenerationJob.Part)] = []
+            if plan.userMessage.id != 0 { frames.append((SSEFrame.start(messageId: plan.userMessage.id), .opening)) }
             if current.bool(.usageEmit), !current.bool(.usageProviderOnly) {
                 let usage = UsageFigures(promptTokens: prompt, totalTokens: prompt, contextLimit: limit, contextRemaining: max(0, limit - prompt))
                 frames.append((SSEFrame.usage(usage), .opening))
@@ -166,6 +174,10 @@ final class ChatService: Sendable {
             self.job = job
             self.service = service
             self.decoder = ProviderStreamDecoders.make(for: plan.connection.kind ?? .openai)
+        }
+
+        func questionStored(id: Int) {
+            self.plan.userMessage.id = id
         }
 
         /// Drops what only the request needed (the history read before the message), which would otherwise stay
@@ -257,6 +269,10 @@ final class ChatService: Sendable {
     /// failure is handled; then the answer is saved.
     fileprivate func conclude(_ run: AnswerRun, failure: (any Error)?) {
         let task = Task.detached {
+            // An answer that began before its question was stored is saved under it once it is.
+            if run.plan.userMessage.id == 0, let id = await run.job.storedMessageId() {
+                run.questionStored(id: id)
+            }
             if let failure {
                 await self.finish(after: failure, run)
             } else if let settings = run.settings {
@@ -484,7 +500,8 @@ final class ChatService: Sendable {
     func conversation(_ plan: GenerationPlan, history: [ChatMessageRecord], limit: Int) -> ([ChatMessage], Int) {
         // Conversation order: an answer stands right after its question (`parentId`), also a version regenerated
         // later; only what comes before the current question is history.
-        let earlier = history.filter { ($0.parentId ?? $0.id) < plan.userMessage.id && !$0.content.isEmpty }
+        // (A question not stored yet comes after all of the history, which was read before it.)
+        let earlier = history.filter { (plan.userMessage.id == 0 || ($0.parentId ?? $0.id) < plan.userMessage.id) && !$0.content.isEmpty }
         var turns = earlier.map { (role: $0.role, text: $0.content, images: [ImageAttachment]()) }
         turns.append((.user, plan.userMessage.content, plan.userMessage.images.map { ImageAttachment(mime: $0.mime, base64Data: $0.data) }))
         let systemCost = plan.session.systemPrompt.map { PromptBudget.cost(role: "system", content: $0) } ?? 0

@@ -11,12 +11,22 @@ import Synchronization
 public final class GenerationJob: Sendable {
     public let sessionId: Int
     public let userId: Int
-    public let userMessageId: Int
+    /// The question's message id; 0 until the message is stored (``publish(userMessageId:)``).
+    public var userMessageId: Int { self.messageId.withLock { $0.id } }
     public let clientMessageId: String?
+    private let messageId: Mutex<MessageId>
     private let state = Mutex(State())
     private let control = Mutex(Control())
     private let failure = Mutex<String?>(nil)
     private let timing = Mutex(Timing())
+
+    /// The question's message id, and who waits for it.
+    struct MessageId {
+        var id: Int
+        /// Set when the message will never be known (the job was discarded first).
+        var abandoned = false
+        var waiters: [CheckedContinuation<Int?, Never>] = []
+    }
 
     /// Why an answer was cut short by the server's clocks.
     enum Interruption: Sendable {
@@ -50,8 +60,20 @@ public final class GenerationJob: Sendable {
         var subscribers: [UInt64: FrameQueue] = [:]
         var nextSubscriber: UInt64 = 0
         var finished = false
+        /// False while the question's message is not stored yet: frames are kept, and watchers get them (after the
+        /// `start` frame) once it is.
+        var published = true
         var stopRequested = false
         var discarded = false
+
+        /// What a watcher that attaches now gets first.
+        var replay: [ByteBuffer] {
+            var frames = self.opening
+            if !self.reasoning.isEmpty { frames.append(SSEFrame.reasoning(self.reasoning)) }
+            if !self.content.isEmpty { frames.append(SSEFrame.content(self.content)) }
+            frames.append(contentsOf: self.after)
+            return frames
+        }
 
         /// Keeps what late watchers need: opening and closing frames as sent, deltas as accumulated text.
         mutating func record(_ frame: ByteBuffer, as part: Part) {
@@ -72,11 +94,46 @@ public final class GenerationJob: Sendable {
         case other
     }
 
+    /// A `userMessageId` of 0: the question is stored after the job starts, and ``publish(userMessageId:)`` says so.
     init(sessionId: Int, userId: Int, userMessageId: Int, clientMessageId: String?) {
         self.sessionId = sessionId
         self.userId = userId
-        self.userMessageId = userMessageId
+        self.messageId = Mutex(MessageId(id: userMessageId))
         self.clientMessageId = clientMessageId
+        if userMessageId == 0 { self.state.withLock { $0.published = false } }
+    }
+
+    /// The question's message is stored: the `start` frame goes first, and watchers get what was produced so far.
+    func publish(userMessageId: Int) {
+        let waiters = self.messageId.withLock { message -> [CheckedContinuation<Int?, Never>] in
+            message.id = userMessageId
+            defer { message.waiters = [] }
+            return message.waiters
+        }
+        let subscribers = self.state.withLock { state -> [(FrameQueue, [ByteBuffer])] in
+            guard !state.published else { return [] }
+            state.published = true
+            state.opening.insert(SSEFrame.start(messageId: userMessageId), at: 0)
+            let replay = state.replay
+            return state.subscribers.values.map { ($0, replay) }
+        }
+        for (subscriber, frames) in subscribers {
+            for frame in frames { subscriber.push(frame) }
+        }
+        for waiter in waiters { waiter.resume(returning: userMessageId) }
+    }
+
+    /// The question's message id once stored; nil when the job was discarded before that.
+    func storedMessageId() async -> Int? {
+        await withCheckedContinuation { continuation in
+            let known = self.messageId.withLock { message -> Int?? in
+                if message.id != 0 { return .some(message.id) }
+                if message.abandoned { return .some(nil) }
+                message.waiters.append(continuation)
+                return nil
+            }
+            if let known { continuation.resume(returning: known) }
+        }
     }
 
     var isFinished: Bool { self.state.withLock { $0.finished } }
@@ -94,7 +151,7 @@ public final class GenerationJob: Sendable {
         let subscribers = self.state.withLock { state -> [FrameQueue] in
             guard !state.finished else { return [] }
             state.record(frame, as: part)
-            return Array(state.subscribers.values)
+            return state.published ? Array(state.subscribers.values) : []
         }
         for subscriber in subscribers { subscriber.push(frame) }
     }
@@ -112,7 +169,7 @@ public final class GenerationJob: Sendable {
         let subscribers = self.state.withLock { state -> [FrameQueue] in
             guard !state.finished else { return [] }
             for (frame, part) in batch { state.record(frame, as: part) }
-            return Array(state.subscribers.values)
+            return state.published ? Array(state.subscribers.values) : []
         }
         for subscriber in subscribers { subscriber.push(combined) }
     }
@@ -162,7 +219,7 @@ public final class GenerationJob: Sendable {
 
     /// Sends a frame to current watchers without recording it (keep-alive comments).
     func broadcast(_ frame: ByteBuffer) {
-        let subscribers = self.state.withLock { $0.finished ? [] : Array($0.subscribers.values) }
+        let subscribers = self.state.withLock { $0.finished || !$0.published ? [] : Array($0.subscribers.values) }
         for subscriber in subscribers { subscriber.push(frame) }
     }
 
@@ -203,10 +260,9 @@ public final class GenerationJob: Sendable {
         let queue = FrameQueue()
         let id = self.state.withLock { state -> UInt64?? in
             if !state.finished, state.subscribers.count >= Self.maxWatchers { return nil }
-            for frame in state.opening { queue.push(frame) }
-            if !state.reasoning.isEmpty { queue.push(SSEFrame.reasoning(state.reasoning)) }
-            if !state.content.isEmpty { queue.push(SSEFrame.content(state.content)) }
-            for frame in state.after { queue.push(frame) }
+            if state.published {
+                for frame in state.replay { queue.push(frame) }
+            }
             guard !state.finished else { return .some(nil) }
             let id = state.nextSubscriber
             state.nextSubscriber += 1
@@ -241,6 +297,12 @@ public final class GenerationJob: Sendable {
             $0.discarded = true
             $0.stopRequested = true
         }
+        let waiters = self.messageId.withLock { message -> [CheckedContinuation<Int?, Never>] in
+            message.abandoned = true
+            defer { message.waiters = [] }
+            return message.id == 0 ? message.waiters : []
+        }
+        for waiter in waiters { waiter.resume(returning: nil) }
         self.cancelRunner()
     }
 

@@ -14,11 +14,9 @@ public protocol MessageRepository: Sendable {
     /// Inserts a user message when session `sessionId` is `userId`'s and can answer (a model chosen, its connection
     /// enabled and visible to the user); nil when it is not. With a `clientMessageId` that already exists, returns
     /// the existing message unchanged. With `retitle`, a new message also renames the session, in the same
-    /// transaction, when its title is still `expected`. `beforeCommit` runs inside the transaction once the message
-    /// is stored (an error from it undoes the insert).
+    /// transaction, when its title is still `expected`.
     func insertUser(
-        sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage], retitle: (expected: String, title: String)?,
-        beforeCommit: (@Sendable (ChatMessageRecord, _ created: Bool) throws -> Void)?
+        sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage], retitle: (expected: String, title: String)?
     ) async throws -> (ChatMessageRecord, created: Bool)?
     /// Stores an answer and its usage row in one transaction (either may be nil); the usage row refers to the
     /// answer stored with it. Returns the stored answer.
@@ -148,8 +146,7 @@ public struct SQLMessageRepository: MessageRepository {
     }
 
     public func insertUser(
-        sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage], retitle: (expected: String, title: String)?,
-        beforeCommit: (@Sendable (ChatMessageRecord, _ created: Bool) throws -> Void)? = nil
+        sessionId: Int, userId: Int, content: String, clientMessageId: String?, images: [StoredImage], retitle: (expected: String, title: String)?
     ) async throws -> (ChatMessageRecord, created: Bool)? {
         let now = Timestamp.now()
         // The insert carries its own ownership and usability check, the unique (sessionId, clientMessageId) index
@@ -186,10 +183,10 @@ public struct SQLMessageRepository: MessageRepository {
             else { return nil }
             return (try Self.decode(existing), false)
         }
-        guard retitle != nil || beforeCommit != nil else { return try await self.database.writeStatements(insert) }
+        guard let retitle else { return try await self.database.writeStatements(insert) }
         return try await self.database.write { sql in
             let stored = try await insert(sql)
-            if let retitle, stored?.created == true {
+            if stored?.created == true {
                 try await sql.raw(
                     """
                     UPDATE "chat_sessions" SET "title" = \(bind: retitle.title)
@@ -197,7 +194,6 @@ public struct SQLMessageRepository: MessageRepository {
                     """
                 ).run()
             }
-            if let beforeCommit, let (message, created) = stored { try beforeCommit(message, created) }
             return stored
         }
     }
