@@ -1,5 +1,6 @@
 import AIChatCore
 import Foundation
+import Synchronization
 
 /// Turns a connection and a provider-neutral request into the HTTP request each provider expects.
 ///
@@ -88,13 +89,37 @@ public struct ProviderRequestBuilder: Sendable {
     /// The base URL without trailing slashes, checked to be an absolute http(s) URL without query or fragment.
     func base() throws(ProviderError) -> String {
         let base = self.endpoint.trimmedBaseURL
+        guard Self.checkedBases.isValid(base) else { throw .invalidBaseURL }
+        return base
+    }
+
+    /// Whether `base` can start a provider URL: http or https with a host, no query, fragment or spaces.
+    static func isValidBase(_ base: String) -> Bool {
         guard !base.contains(where: { $0.isWhitespace || $0 == "?" || $0 == "#" }),
             base.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F }),
             let components = URLComponents(string: base),
             let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = components.host, !host.isEmpty
-        else { throw .invalidBaseURL }
-        return base
+        else { return false }
+        return true
+    }
+
+    /// Every request checks its base URL, and parsing one takes longer than the rest of building the request: the
+    /// verdicts are kept (a few connections' worth).
+    static let checkedBases = CheckedBases()
+
+    final class CheckedBases: Sendable {
+        private let verdicts = Mutex<[String: Bool]>([:])
+
+        func isValid(_ base: String) -> Bool {
+            if let known = self.verdicts.withLock({ $0[base] }) { return known }
+            let verdict = ProviderRequestBuilder.isValidBase(base)
+            self.verdicts.withLock { verdicts in
+                if verdicts.count >= 256 { verdicts.removeAll(keepingCapacity: true) }
+                verdicts[base] = verdict
+            }
+            return verdict
+        }
     }
 
     /// Users paste the resource URL with or without `/openai`; the paths below add it.
