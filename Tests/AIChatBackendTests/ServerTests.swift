@@ -116,6 +116,7 @@ import Testing
 
     /// A body over MAX_BODY_BYTES is answered with 413 in the API envelope, whether its length is declared (at
     /// once, without waiting for it) or only found while reading a chunked body; the connection then closes.
+    /// `Expect: 100-continue` gets its go-ahead when the declared body is acceptable.
     @Test func oversizedBodiesAreRefused() async throws {
         try await withBackend(["MAX_BODY_BYTES": "4096"], live: true) { _, client in
             let port = try #require(client.port)
@@ -137,6 +138,15 @@ import Testing
                 + String(small.utf8.count, radix: 16) + "\r\n\(small)\r\n0\r\n\r\n"
             let third = try #require(try await RawClient.sendAndAwaitClose(port: port, fine, limit: .seconds(5)))
             #expect(third.received.hasPrefix("HTTP/1.1 401"))
+
+            // A client that asks before sending its body is told to go ahead (and one that asks too much is not).
+            let asking = "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+                + "Connection: close\r\nContent-Length: \(small.utf8.count)\r\n\r\n\(small)"
+            let fourth = try #require(try await RawClient.sendAndAwaitClose(port: port, asking, limit: .seconds(5)))
+            #expect(fourth.received.hasPrefix("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 401"))
+            let tooMuch = declared.replacingOccurrences(of: "Content-Length", with: "Expect: 100-continue\r\nContent-Length")
+            let fifth = try #require(try await RawClient.sendAndAwaitClose(port: port, tooMuch, limit: .seconds(5)))
+            #expect(fifth.received.hasPrefix("HTTP/1.1 413"))
         }
     }
 

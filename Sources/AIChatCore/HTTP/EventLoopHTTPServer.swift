@@ -19,7 +19,8 @@ import Synchronization
 /// stream) is written by the handler itself, so while an answer streams no task exists for its connection.
 ///
 /// Request bodies are read whole before the responder runs, up to `maxBodyBytes`; a larger one reaches the
-/// responder as a body that fails with 413, and the connection closes after the response. Requests on one
+/// responder as a body that fails with 413, and the connection closes after the response (a client that sends
+/// `Expect: 100-continue` is told to go ahead unless its declared length is already too large). Requests on one
 /// connection are answered in order: while a response is being written the connection is not read from.
 /// Connections without a request in progress close after `idleTimeoutSeconds` and when the server shuts down;
 /// ``OpenConnections/waitUntilClosed(within:)`` waits for the others.
@@ -230,6 +231,10 @@ where Responder.Context: RequestContext, Responder.Context.Source == Application
                 self.discardingBody = true
                 self.dispatch(head, body: RequestBody(asyncSequence: OversizedBody()), keepAlive: false, context: context)
                 return
+            }
+            if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                // The client waits for a go-ahead before it sends the body.
+                context.writeAndFlush(self.wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
             }
             self.state = .receiving(head, nil)
         case (.receiving(let head, var body), .body(let chunk)):
