@@ -37,47 +37,22 @@ public func eventLoopHTTP1Server<Responder: HTTPResponder>(
 
 /// The connections a server has open, so that a shutdown can wait for their responses to be written.
 public final class OpenConnections: Sendable {
-    private struct State {
-        var count = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
+    private let open = Atomic<Int>(0)
 
     public init() {}
 
-    public var count: Int { self.state.withLock { $0.count } }
+    public var count: Int { self.open.load(ordering: .relaxed) }
 
     func opened(_ channel: any Channel) {
-        self.state.withLock { $0.count += 1 }
-        channel.closeFuture.whenComplete { _ in
-            let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-                state.count -= 1
-                guard state.count == 0 else { return [] }
-                defer { state.waiters = [] }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume() }
-        }
+        self.open.add(1, ordering: .relaxed)
+        channel.closeFuture.whenComplete { _ in self.open.subtract(1, ordering: .relaxed) }
     }
 
-    /// Returns when no connection is open, or after `limit`.
+    /// Returns when no connection is open, or after `limit` (checked every 50 ms: this is for shutting down).
     public func waitUntilClosed(within limit: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    let open = self.state.withLock { state -> Bool in
-                        guard state.count > 0 else { return false }
-                        state.waiters.append(continuation)
-                        return true
-                    }
-                    if !open { continuation.resume() }
-                }
-            }
-            group.addTask { try? await Task.sleep(for: limit) }
-            await group.next()
-            group.cancelAll()
-            // The waiter that did not finish is released by the next close, or stays until the process ends.
+        let deadline = ContinuousClock.now + limit
+        while self.count > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 }
@@ -178,8 +153,8 @@ where Responder.Context: RequestContext, Responder.Context.Source == Application
     private enum State {
         /// Waiting for a request head.
         case idle
-        /// Gathering a request's body.
-        case receiving(HTTPRequest, ByteBuffer?)
+        /// Gathering a request's body (in ``body``).
+        case receiving(HTTPRequest)
         /// A response is on its way; `keepAlive` is false when the connection closes after it.
         case responding(keepAlive: Bool)
         case closed
@@ -187,6 +162,8 @@ where Responder.Context: RequestContext, Responder.Context.Source == Application
 
     private let shared: Shared
     private var state = State.idle
+    /// The body of the request being received, kept apart from the state so that it grows in place.
+    private var body: ByteBuffer?
     /// Parts of requests that arrived while a response was being written (pipelining).
     private var queued: [HTTPRequestPart] = []
     /// A read the pipeline asked for while a response was being written.
@@ -236,24 +213,25 @@ where Responder.Context: RequestContext, Responder.Context.Source == Application
                 // The client waits for a go-ahead before it sends the body.
                 context.writeAndFlush(self.wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
             }
-            self.state = .receiving(head, nil)
-        case (.receiving(let head, var body), .body(let chunk)):
-            let size = (body?.readableBytes ?? 0) + chunk.readableBytes
-            if size > self.shared.maxBodyBytes {
+            self.state = .receiving(head)
+        case (.receiving(let head), .body(let chunk)):
+            if (self.body?.readableBytes ?? 0) + chunk.readableBytes > self.shared.maxBodyBytes {
                 // Answered (413) without reading the rest; the connection closes after the response.
+                self.body = nil
                 self.discardingBody = true
                 self.dispatch(head, body: RequestBody(asyncSequence: OversizedBody()), keepAlive: false, context: context)
                 return
             }
-            if body == nil {
-                body = chunk
+            if self.body == nil {
+                self.body = chunk
             } else {
-                body!.writeImmutableBuffer(chunk)
+                self.body!.writeImmutableBuffer(chunk)
             }
-            self.state = .receiving(head, body)
-        case (.receiving(let head, let body), .end):
+        case (.receiving(let head), .end):
             let keepAlive = head.headerFields[.connection]?.lowercased() != "close"
-            self.dispatch(head, body: RequestBody(buffer: body ?? ByteBuffer()), keepAlive: keepAlive, context: context)
+            let body = self.body ?? ByteBuffer()
+            self.body = nil
+            self.dispatch(head, body: RequestBody(buffer: body), keepAlive: keepAlive, context: context)
         case (.closed, _):
             break
         case (.idle, _), (.receiving, .head), (.responding, _):
