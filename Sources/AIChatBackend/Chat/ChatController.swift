@@ -145,7 +145,7 @@ struct ChatController {
             fresh.userMessage = message
             return Prepared(plan: plan, replay: nil, running: try self.service.start(fresh))
         }
-        // Stored already by an earlier request (one that raced with this one).
+        // Stored already: a repeated clientMessageId (or one that raced with its first request).
         self.abandon(early)
         if let answer = try await self.messages.latestAnswer(sessionId: session.id, parentId: message.id) {
             return Prepared(plan: plan, replay: Self.replay(userMessage: message, answer: answer), running: nil)
