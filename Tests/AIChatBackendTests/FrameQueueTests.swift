@@ -4,6 +4,12 @@ import Testing
 
 @testable import AIChatBackend
 
+/// Counts how often a queue told it that frames arrived.
+final class CountingConsumer: FrameConsumer {
+    let told = Mutex(0)
+    func framesArrived() { self.told.withLock { $0 += 1 } }
+}
+
 struct FrameQueueTests {
     /// Frames that pile up are taken as one buffer in order; a waiting watcher is woken by the next frame; after
     /// the end, what was pending still arrives, then nil.
@@ -37,12 +43,8 @@ struct FrameQueueTests {
     /// A consumer (the server pushing frames from the event loop) is told once when frames or the end arrive,
     /// takes them as one buffer, and is told nothing after it forgot to ask.
     @Test func consumersAreToldOnce() {
-        final class Counter: FrameConsumer {
-            let told = Mutex(0)
-            func framesArrived() { self.told.withLock { $0 += 1 } }
-        }
         let queue = FrameQueue()
-        let consumer = Counter()
+        let consumer = CountingConsumer()
         guard case .later = queue.take(orTell: consumer) else { Issue.record("nothing was there"); return }
         queue.push(ByteBuffer(string: "a"))
         queue.push(ByteBuffer(string: "b"))
@@ -59,6 +61,29 @@ struct FrameQueueTests {
         queue.finish()
         #expect(consumer.told.withLock { $0 } == 2, "the end is told too")
         guard case .end = queue.take(orTell: consumer) else { Issue.record("the end was there"); return }
+    }
+}
+
+extension FrameQueueTests {
+    /// Frames added quietly (in order under the job's lock) reach the watcher only with the wake that follows.
+    @Test func quietlyAddedFramesWaitForTheWake() async throws {
+        let queue = FrameQueue()
+        let consumer = CountingConsumer()
+        guard case .later = queue.take(orTell: consumer) else { Issue.record("nothing was there"); return }
+        queue.add(ByteBuffer(string: "a"))
+        queue.add(ByteBuffer(string: "b"))
+        #expect(consumer.told.withLock { $0 } == 0)
+        queue.wake()
+        #expect(consumer.told.withLock { $0 } == 1)
+        guard case .frames(let frames) = queue.take(orTell: consumer) else { Issue.record("frames were there"); return }
+        #expect(frames == ByteBuffer(string: "ab"))
+
+        let other = FrameQueue()
+        let waiting = Task { await other.next() }
+        try await Task.sleep(for: .milliseconds(50))
+        other.add(ByteBuffer(string: "c"))
+        other.wake()
+        #expect(await waiting.value == ByteBuffer(string: "c"))
     }
 }
 

@@ -38,6 +38,36 @@ final class FrameQueue: Sendable {
         consumer?.framesArrived()
     }
 
+    /// Adds a frame without waking the watcher: for frames that must stay in order with others added under the
+    /// caller's lock; ``wake()`` follows once that lock is released.
+    func add(_ frame: ByteBuffer) {
+        self.state.withLock { state in
+            guard !state.finished else { return }
+            if state.pending == nil {
+                state.pending = frame
+            } else {
+                state.pending?.writeImmutableBuffer(frame)
+            }
+        }
+    }
+
+    /// Wakes the watcher when frames are pending.
+    func wake() {
+        let (waiter, frames, consumer) = self.state.withLock {
+            state -> (UnsafeContinuation<ByteBuffer?, Never>?, ByteBuffer?, (any FrameConsumer)?) in
+            guard let pending = state.pending else { return (nil, nil, nil) }
+            if let waiter = state.waiter {
+                state.waiter = nil
+                state.pending = nil
+                return (waiter, pending, nil)
+            }
+            defer { state.consumer = nil }
+            return (nil, nil, state.consumer)
+        }
+        if let waiter { waiter.resume(returning: frames) }
+        consumer?.framesArrived()
+    }
+
     /// No more frames: the watcher gets what is pending, then the end.
     func finish() {
         let (waiter, consumer) = self.state.withLock { state -> (UnsafeContinuation<ByteBuffer?, Never>?, (any FrameConsumer)?) in

@@ -110,16 +110,18 @@ public final class GenerationJob: Sendable {
             defer { message.waiters = [] }
             return message.waiters
         }
-        let subscribers = self.state.withLock { state -> [(FrameQueue, [ByteBuffer])] in
+        // Added under the lock, so that a frame emitted meanwhile comes after them; the watchers are woken after it.
+        let subscribers = self.state.withLock { state -> [FrameQueue] in
             guard !state.published else { return [] }
             state.published = true
             state.opening.insert(SSEFrame.start(messageId: userMessageId), at: 0)
             let replay = state.replay
-            return state.subscribers.values.map { ($0, replay) }
+            for subscriber in state.subscribers.values {
+                for frame in replay { subscriber.add(frame) }
+            }
+            return Array(state.subscribers.values)
         }
-        for (subscriber, frames) in subscribers {
-            for frame in frames { subscriber.push(frame) }
-        }
+        for subscriber in subscribers { subscriber.wake() }
         for waiter in waiters { waiter.resume(returning: userMessageId) }
     }
 
