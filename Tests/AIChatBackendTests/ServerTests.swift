@@ -10,7 +10,7 @@ import Testing
 
 @testable import AIChatBackend
 
-/// The HTTP server as both executables run it: its own request closure, admission, receive buffers.
+/// The backend's HTTP server as it runs: connections served from their event loop, admission, receive buffers, limits.
 @Suite struct ServerTests {
     @Test func responsesCarryDateAndServerHeaders() async throws {
         try await withBackend(live: true) { _, client in
