@@ -14,6 +14,20 @@ final class FrameQueue: Sendable {
         /// Told once when frames (or the end) arrive, instead of a waiting task.
         var consumer: (any FrameConsumer)?
         var finished = false
+
+        mutating func append(_ frame: ByteBuffer) {
+            if self.pending == nil {
+                self.pending = frame
+            } else {
+                self.pending?.writeImmutableBuffer(frame)
+            }
+        }
+
+        /// What is pending, taken.
+        mutating func takePending() -> ByteBuffer? {
+            defer { self.pending = nil }
+            return self.pending
+        }
     }
 
     private let state = Mutex(State())
@@ -26,11 +40,7 @@ final class FrameQueue: Sendable {
                 state.waiter = nil
                 return (waiter, nil)
             }
-            if state.pending == nil {
-                state.pending = frame
-            } else {
-                state.pending?.writeImmutableBuffer(frame)
-            }
+            state.append(frame)
             defer { state.consumer = nil }
             return (nil, state.consumer)
         }
@@ -43,11 +53,7 @@ final class FrameQueue: Sendable {
     func add(_ frame: ByteBuffer) {
         self.state.withLock { state in
             guard !state.finished else { return }
-            if state.pending == nil {
-                state.pending = frame
-            } else {
-                state.pending?.writeImmutableBuffer(frame)
-            }
+            state.append(frame)
         }
     }
 
@@ -55,11 +61,10 @@ final class FrameQueue: Sendable {
     func wake() {
         let (waiter, frames, consumer) = self.state.withLock {
             state -> (UnsafeContinuation<ByteBuffer?, Never>?, ByteBuffer?, (any FrameConsumer)?) in
-            guard let pending = state.pending else { return (nil, nil, nil) }
+            guard state.pending != nil else { return (nil, nil, nil) }
             if let waiter = state.waiter {
                 state.waiter = nil
-                state.pending = nil
-                return (waiter, pending, nil)
+                return (waiter, state.takePending(), nil)
             }
             defer { state.consumer = nil }
             return (nil, nil, state.consumer)
@@ -93,10 +98,7 @@ final class FrameQueue: Sendable {
     /// `consumer` (once) when one is.
     func take(orTell consumer: any FrameConsumer) -> Taken {
         self.state.withLock { state in
-            if let pending = state.pending {
-                state.pending = nil
-                return .frames(pending)
-            }
+            if let pending = state.takePending() { return .frames(pending) }
             if state.finished { return .end }
             state.consumer = consumer
             return .later
@@ -116,10 +118,7 @@ final class FrameQueue: Sendable {
         if let ready = self.take() { return ready }
         return await withUnsafeContinuation { continuation in
             let ready = self.state.withLock { state -> ByteBuffer?? in
-                if let pending = state.pending {
-                    state.pending = nil
-                    return .some(pending)
-                }
+                if let pending = state.takePending() { return .some(pending) }
                 if state.finished { return .some(nil) }
                 state.waiter = continuation
                 return nil
@@ -131,10 +130,7 @@ final class FrameQueue: Sendable {
     /// What is ready without waiting: frames, or `.some(nil)` at the end.
     private func take() -> ByteBuffer?? {
         self.state.withLock { state -> ByteBuffer?? in
-            if let pending = state.pending {
-                state.pending = nil
-                return .some(pending)
-            }
+            if let pending = state.takePending() { return .some(pending) }
             return state.finished ? .some(nil) : nil
         }
     }
