@@ -9,8 +9,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// The HTTP/1.1 server the frontend runs (Hummingbird's channel, whose requests can stream their bodies through the
-/// proxy), answering with `responder`; the backend runs `eventLoopHTTP1Server`.
+/// The HTTP/1.1 server the frontend runs (Hummingbird's HTTP/1 channel, a task per connection), answering with
+/// `responder`; the backend, which holds thousands of answer streams open, runs `eventLoopHTTP1Server`.
 ///
 /// A connection that has no request in progress (kept alive between requests, or a client that never finishes
 /// sending its request head or body) is closed after `idleTimeoutSeconds`; a response that is still being
