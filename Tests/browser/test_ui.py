@@ -48,20 +48,45 @@ def wait_http(url, seconds=60):
     raise RuntimeError(f"{url} did not come up")
 
 
+# The images run both servers as uid/gid 1001 with no capabilities (docker/entrypoint.sh); run as root, the test does
+# the same, so that a call only root may make (such as a socket option needing CAP_NET_ADMIN) fails here too.
+APP_UID = 1001
+UNPRIVILEGED = os.geteuid() == 0
+DROP_PRIVILEGES = ["setpriv", f"--reuid={APP_UID}", f"--regid={APP_UID}", "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--"]
+
+
+def stage_for_app_user(bin_dir):
+    """Copies the binaries and Resources into a folder the app user can read, wherever the checkout lies."""
+    stage = tempfile.mkdtemp(prefix="aichat-browser-app-")
+    os.chmod(stage, 0o755)
+    for name in ("aichat-backend", "aichat-frontend"):
+        shutil.copy2(os.path.join(bin_dir, name), stage)
+    shutil.copytree(os.path.join(ROOT, "Resources"), os.path.join(stage, "Resources"))
+    subprocess.run(["chmod", "-R", "a+rX", stage], check=True)
+    return stage
+
+
 class Product:
     """Fake provider, backend and frontend on free loopback ports, data in a temporary folder."""
 
     def __init__(self):
         self.data = tempfile.mkdtemp(prefix="aichat-browser-")
+        self.stage = stage_for_app_user(BIN) if UNPRIVILEGED else None
+        app_dir = self.stage or BIN
+        resources_root = self.stage or ROOT
+        prefix = DROP_PRIVILEGES if UNPRIVILEGED else []
+        if UNPRIVILEGED:
+            os.chown(self.data, APP_UID, APP_UID)
         self.provider_port, self.backend_port, self.frontend_port = free_port(), free_port(), free_port()
         self.provider = fake_provider.serve(self.provider_port)
         threading.Thread(target=self.provider.serve_forever, daemon=True).start()
-        env = dict(os.environ, APP_ENV="test", LOG_LEVEL="info", JWT_SECRET="browser-test-secret-" + "x" * 32,
+        env = dict(os.environ, HOME=self.data, APP_ENV="test", LOG_LEVEL="info", JWT_SECRET="browser-test-secret-" + "x" * 32,
                    ENCRYPTION_KEY="browser-test-key-" + "y" * 32, DATABASE_URL=f"file:{self.data}/app.db", APP_MODE="multi")
         self.logs = open(os.path.join(ARTEFACTS, "servers.log"), "w")
-        self.backend = subprocess.Popen([os.path.join(BIN, "aichat-backend")], cwd=self.data, stdout=self.logs, stderr=subprocess.STDOUT,
-                                        env=dict(env, PORT=str(self.backend_port)))
-        self.frontend = subprocess.Popen([os.path.join(BIN, "aichat-frontend")], cwd=ROOT, stdout=self.logs, stderr=subprocess.STDOUT,
+        self.backend = subprocess.Popen(prefix + [os.path.join(app_dir, "aichat-backend")], cwd=self.data, stdout=self.logs,
+                                        stderr=subprocess.STDOUT, env=dict(env, PORT=str(self.backend_port)))
+        self.frontend = subprocess.Popen(prefix + [os.path.join(app_dir, "aichat-frontend")], cwd=resources_root, stdout=self.logs,
+                                         stderr=subprocess.STDOUT,
                                          env=dict(env, PORT=str(self.frontend_port), BACKEND_HOST="127.0.0.1", BACKEND_INTERNAL_PORT=str(self.backend_port)))
         wait_http(f"http://127.0.0.1:{self.backend_port}/api/settings/health")
         wait_http(f"http://127.0.0.1:{self.frontend_port}/api/health")
@@ -78,6 +103,8 @@ class Product:
         self.provider.shutdown()
         self.logs.close()
         shutil.rmtree(self.data, ignore_errors=True)
+        if self.stage:
+            shutil.rmtree(self.stage, ignore_errors=True)
 
 
 def make_driver():
@@ -147,6 +174,8 @@ class Run:
 
 def main():
     product = Product()
+    print(f"servers run as {'uid ' + str(APP_UID) + ' without capabilities (as in the images)' if UNPRIVILEGED else 'the current user'}",
+          flush=True)
     driver = make_driver()
     run = Run(driver, product)
     d = driver

@@ -163,7 +163,9 @@ public final class UpstreamClient: Sendable {
         guard remaining > .zero else { throw UpstreamError.deadlineExceeded }
         let bootstrap = ClientBootstrap(group: loop ?? self.group)
             .connectTimeout(min(configuration.connectTimeout, remaining))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A TCP-level option: `.socketOption(.tcp_nodelay)` would set SOL_SOCKET's SO_DEBUG (same number), which an
+            // unprivileged process may not set, so every connect failed outside root.
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             // Streamed answers arrive in small pieces; the buffer grows when a response comes in larger ones.
             .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
             .channelInitializer { channel in
