@@ -5,21 +5,6 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
-/// How the release builds of the two servers are linked, so that a running server maps few pages of its binary:
-/// with lld, packed relative relocations (glibc 2.36+), no exported symbols, the functions the server runs first
-/// (`Sources/<server>/link.order`, made by `scripts/link-order.sh`) laid out together, and the small functions the
-/// compiler gives private names kept in one place (`scripts/link-layout.lds`). Release builds compile every function
-/// into a section of its own (`scripts/release-build.sh`), which lets the order move single functions.
-func releaseLinking(_ server: String) -> [LinkerSetting] {
-    let order = Context.packageDirectory + "/Sources/" + server + "/link.order"
-    let layout = Context.packageDirectory + "/scripts/link-layout.lds"
-    let flags = ["-use-ld=lld"]
-        + ["-z", "pack-relative-relocs", "--no-export-dynamic", "--symbol-ordering-file=" + order, "--no-warn-symbol-ordering"]
-            .flatMap { ["-Xlinker", $0] }
-        + ["-Xlinker", "--script=" + layout]
-    return [.unsafeFlags(flags, .when(configuration: .release))]
-}
-
 let package = Package(
     name: "aichat",
     platforms: [.macOS(.v14)],
@@ -100,16 +85,12 @@ let package = Package(
         .executableTarget(
             name: "aichat-backend",
             dependencies: ["AIChatBackend", "AIChatCore"],
-            exclude: ["link.order"],
-            swiftSettings: swiftSettings,
-            linkerSettings: releaseLinking("aichat-backend")
+            swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "aichat-frontend",
             dependencies: ["AIChatFrontend", "AIChatCore"],
-            exclude: ["link.order"],
-            swiftSettings: swiftSettings,
-            linkerSettings: releaseLinking("aichat-frontend")
+            swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "aichat-bench",

@@ -39,9 +39,9 @@ swift_args=()
 mkdir -p dist
 if [ "${SKIP_SWIFT_BUILD:-}" != 1 ]; then
   for app in "${APPS[@]}"; do
-    scripts/release-build.sh "${swift_args[@]}" --product "$app"
+    swift build -c release --static-swift-stdlib "${swift_args[@]}" --product "$app"
   done
-  bin_dir=$(scripts/release-build.sh "${swift_args[@]}" --show-bin-path)
+  bin_dir=$(swift build -c release "${swift_args[@]}" --show-bin-path)
   for app in "${APPS[@]}"; do
     install -m 0755 "$bin_dir/$app" "dist/$app"
     strip "dist/$app"

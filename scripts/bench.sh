@@ -10,8 +10,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Built and linked like the images ship them (scripts/release-build.sh).
-build=(scripts/release-build.sh)
+# A plain release build (the images add only a static Swift runtime).
+build=(swift build -c release)
 "${build[@]}" --product aichat-backend
 "${build[@]}" --product aichat-frontend
 "${build[@]}" --product aichat-bench

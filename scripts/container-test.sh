@@ -264,7 +264,7 @@ if [ "$SKIP_BUILD" = 1 ]; then
   SKIP_SWIFT_BUILD=1 ENGINE=podman IMAGE_PREFIX=$IMAGE_PREFIX TAG=$TAG docker/build-prebuilt.sh >"$WORK/build.log" 2>&1 ||
     { tail -n 40 "$WORK/build.log" >&2; fail "docker/build-prebuilt.sh failed (log: $WORK/build.log)"; }
 else
-  echo "scripts/release-build.sh --scratch-path $SWIFT_SCRATCH_PATH (a clean build takes a while; log: $WORK/build.log)"
+  echo "swift build -c release --static-swift-stdlib --scratch-path $SWIFT_SCRATCH_PATH (a clean build takes a while; log: $WORK/build.log)"
   ENGINE=podman IMAGE_PREFIX=$IMAGE_PREFIX TAG=$TAG docker/build-prebuilt.sh >"$WORK/build.log" 2>&1 ||
     { tail -n 40 "$WORK/build.log" >&2; fail "docker/build-prebuilt.sh failed (log: $WORK/build.log)"; }
 fi
