@@ -1,39 +1,12 @@
 // Entry of the chat page: wires the sidebar, model picker, chat view, user menu and settings dialog.
-import { api } from './api.js';
-import { toast } from './dom.js';
 import { initChat, openSession, showWelcome } from './chat.js';
 import { t } from './i18n.js';
 import { initModelPicker, loadModels } from './models.js';
+import { setLanguage, setTheme } from './prefs.js';
 import { findSession, initSidebar } from './sidebar.js';
 import { emit, store } from './store.js';
 
 store.sessionLookup = findSession;
-
-/** Applies and remembers a theme: the page attribute, a cookie for pages before sign-in, the account setting. */
-export async function setTheme(theme, save = true) {
-  document.documentElement.dataset.theme = theme;
-  document.cookie = `theme=${theme}; Max-Age=31536000; Path=/; SameSite=Lax`;
-  for (const item of document.querySelectorAll('[data-theme-choice]')) {
-    item.setAttribute('aria-checked', String(item.dataset.themeChoice === theme));
-  }
-  if (!save) return;
-  try {
-    store.personal = await api('/settings/personal', { method: 'PUT', body: { theme } });
-  } catch (error) {
-    toast(error.message, 'error');
-  }
-}
-
-export async function setLanguage(language) {
-  try {
-    await api('/settings/personal', { method: 'PUT', body: { language } });
-  } catch (error) {
-    toast(error.message, 'error');
-    return;
-  }
-  document.cookie = `lang=${language}; Max-Age=31536000; Path=/; SameSite=Lax`;
-  location.reload();
-}
 
 async function openSettings(params) {
   const { openSettings: open } = await import('./settings.js');

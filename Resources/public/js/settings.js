@@ -3,7 +3,7 @@
 import { api } from './api.js';
 import { confirmDialog, download, formatDateTime, h, promptDialog, toast } from './dom.js';
 import { t } from './i18n.js';
-import { setLanguage, setTheme } from './main.js';
+import { setLanguage, setTheme } from './prefs.js';
 import { isAdmin, store } from './store.js';
 
 const tree = [
