@@ -1,4 +1,5 @@
 import AIChatCore
+import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -6,9 +7,10 @@ import NIOCore
 import NIOHTTP1
 
 /// Reverse proxy of `/api/*` to the backend: method, path, query, body and end-to-end headers pass through;
-/// responses stream back as they arrive, so server-sent events reach the browser event by event.
+/// request bodies stream to the backend and responses back as they arrive, so server-sent events reach the browser
+/// event by event.
 struct APIProxy<Context: RequestContext & RemoteAddressRequestContext> {
-    let client: UpstreamClient
+    let client: HTTPClient
     let backendBaseURL: String
     let bodyLimit: Int
 
@@ -23,8 +25,8 @@ struct APIProxy<Context: RequestContext & RemoteAddressRequestContext> {
     }
 
     @Sendable func forward(_ request: Request, context: Context) async throws -> Response {
-        var request = request
-        var upstream = UpstreamRequest(method: HTTPMethod(rawValue: request.method.rawValue), url: self.backendBaseURL + request.uri.description)
+        var upstream = HTTPClientRequest(url: self.backendBaseURL + request.uri.description)
+        upstream.method = .init(rawValue: request.method.rawValue)
         for field in request.headers where !Self.hopByHop.contains(field.name.canonicalName) {
             if field.name.canonicalName.hasPrefix("x-forwarded-") { continue }
             // The origin was checked by `OriginCheckMiddleware`: what reaches the backend is same-origin, and its CORS
@@ -40,12 +42,17 @@ struct APIProxy<Context: RequestContext & RemoteAddressRequestContext> {
             upstream.headers.replaceOrAdd(name: "X-Forwarded-Host", value: host)
         }
         if request.method != .get, request.method != .head {
-            let body = try await request.collectBody(upTo: self.bodyLimit)
-            upstream.body = body
+            // Streamed through as it arrives, never collected here: the backend applies each route's body limit (and
+            // answers 413 for a declared length over it before reading a byte).
+            let length = request.headers[.contentLength].flatMap(Int.init)
+            if let length, length > self.bodyLimit {
+                return APIError(.contentTooLarge, "Request body too large").response()
+            }
+            upstream.body = .stream(request.body, length: length.map { .known(Int64($0)) } ?? .unknown)
         }
-        let response: UpstreamResponse
+        let response: HTTPClientResponse
         do {
-            response = try await self.client.execute(upstream, deadline: .now() + .hours(2))
+            response = try await self.client.execute(upstream, deadline: .now() + .hours(2), logger: context.logger)
         } catch {
             context.logger.error("backend unreachable at \(self.backendBaseURL): \(error)")
             return APIError(.badGateway, "Backend unavailable").response()
@@ -61,7 +68,6 @@ struct APIProxy<Context: RequestContext & RemoteAddressRequestContext> {
         }
         let length = response.headers.first(name: "content-length").flatMap(Int.init)
         let status = HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase)
-        let upstreamBody = response.body
         return Response(
             status: status,
             headers: headers,
@@ -69,7 +75,7 @@ struct APIProxy<Context: RequestContext & RemoteAddressRequestContext> {
                 // A browser that went away is noticed by the next write: events or the backend's keep-alive pings
                 // arrive at least every heartbeat interval. The failed write ends this loop, and leaving the loop
                 // closes the backend request (the answer itself is a job on the backend and is saved regardless).
-                for try await chunk in upstreamBody { try await writer.write(chunk) }
+                for try await chunk in response.body { try await writer.write(chunk) }
                 try await writer.finish(nil)
             }
         )

@@ -1,4 +1,5 @@
 import AIChatCore
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -21,13 +22,16 @@ public struct FrontendRequestContext: RequestContext, RemoteAddressRequestContex
 public struct Frontend: Sendable {
     public let configuration: FrontendConfiguration
     public let logger: Logger
-    public let client: UpstreamClient
+    public let client: HTTPClient
     let environment: PageEnvironment
     let startedAt = ContinuousClock.now
 
     /// Loads `Resources/templates`, `Resources/i18n` and `Resources/public`; a missing template or strings file
-    /// stops start-up. The proxy's client gives up connecting after a few seconds, so a stopped backend answers
-    /// 502 at once.
+    /// stops start-up.
+    ///
+    /// The proxy reaches the backend through a keep-alive pool (AsyncHTTPClient) large enough for every answer
+    /// stream to hold a connection; a request that finds no connection ready waits for one, with new connections
+    /// retried, for up to ``backendWaitLimit`` (then 502), so a burst of thousands of sends is queued, not refused.
     public init(configuration: FrontendConfiguration, logger: Logger) async throws {
         let resources = configuration.resourcesDirectory
         self.environment = PageEnvironment(
@@ -37,15 +41,22 @@ public struct Frontend: Sendable {
         )
         self.configuration = configuration
         self.logger = logger
-        var clientConfiguration = UpstreamClient.Configuration()
-        clientConfiguration.connectTimeout = .seconds(3)
-        // Bodies pass through as the backend sent them, encoding and all.
-        clientConfiguration.decompressionLimit = nil
-        self.client = UpstreamClient(configuration: clientConfiguration)
+        self.client = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: .init(
+                redirectConfiguration: .disallow, timeout: .init(connect: Self.backendWaitLimit),
+                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 8192),
+                // Bodies pass through as the backend sent them, encoding and all.
+                decompression: .disabled
+            )
+        )
     }
 
+    /// How long a request waits for a connection to the backend (connects are retried meanwhile).
+    static let backendWaitLimit = TimeAmount.seconds(5)
+
     public func shutdown() async {
-        await self.client.shutdown()
+        try? await self.client.shutdown()
     }
 
     struct Health: Encodable {
@@ -85,18 +96,17 @@ public struct Frontend: Sendable {
         return router
     }
 
-    public func application() -> some ApplicationProtocol {
-        let responder = ChildTaskResponder(self.router().buildResponder())
-        var app = Application(
-            responder: responder,
-            server: http1Server(
-                idleTimeoutSeconds: self.configuration.httpIdleTimeoutSeconds, responder: responder, serverName: "aichat-frontend", logger: self.logger
+    public func application(port: Int? = nil) -> some ApplicationProtocol {
+        Application(
+            router: self.router(),
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(self.configuration.httpIdleTimeoutSeconds)))),
+            configuration: .init(
+                address: .hostname(self.configuration.host, port: port ?? self.configuration.port), serverName: "aichat-frontend",
+                backlog: 4096
             ),
-            configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port)),
+            services: [ClientShutdownService(frontend: self)],
             logger: self.logger
         )
-        app.addServices(ClientShutdownService(frontend: self))
-        return app
     }
 }
 

@@ -205,7 +205,7 @@ import Testing
             #expect(try await client.login("bob", "whatever1").status == .tooManyRequests)
         }
         // Live server: the peer is 127.0.0.1, a private address, so X-Forwarded-For names the client.
-        try await withBackend(["LOGIN_MAX_FAILURES": "3"], live: true) { backend, client in
+        try await withBackend(["LOGIN_MAX_FAILURES": "3"]) { backend, client in
             _ = try await client.register("alice")
             _ = try await backend.users.create(username: "bob", hashedPassword: try await backend.hasher.hash("password1"), role: .user)
             func from(_ address: String) -> HTTPFields { [HTTPField.Name("X-Forwarded-For")!: "198.51.100.7, \(address)"] }

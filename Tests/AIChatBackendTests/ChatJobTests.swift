@@ -14,7 +14,7 @@ import Testing
 
     @Test func stopCancelsUpstreamAndKeepsThePartialAnswer() async throws {
         try await FakeProvider.run { fake in
-            try await withBackend(live: true) { backend, client in
+            try await withBackend { backend, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 fake.enqueue(Self.slowAnswer(200))
                 let port = try #require(client.port)
@@ -41,7 +41,7 @@ import Testing
     @Test func clearingOrDeletingAChatStopsItsAnswer() async throws {
         for path in ["messages", ""] {
             try await FakeProvider.run { fake in
-                try await withBackend(["APP_MODE": "multi"], live: true) { backend, client in
+                try await withBackend(["APP_MODE": "multi"]) { backend, client in
                     let chat = try await ChatFixture.make(client, fake: fake)
                     fake.enqueue(Self.slowAnswer(200))
                     let port = try #require(client.port)
@@ -73,7 +73,7 @@ import Testing
     /// Deleting a user stops the answers being written for them before their chats go.
     @Test func deletingAUserStopsTheirAnswers() async throws {
         try await FakeProvider.run { fake in
-            try await withBackend(["APP_MODE": "multi"], live: true) { backend, client in
+            try await withBackend(["APP_MODE": "multi"]) { backend, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 let bob = try await chat.registerAnother("bob", client)
                 let session = try await client.call(.post, "/api/sessions", json: ["connectionId": chat.connectionId, "rawId": "gpt-test"], token: bob)
@@ -95,7 +95,7 @@ import Testing
     /// kept-alive connection after its response) but never an answer that is still streaming.
     @Test func idleConnectionsCloseButAnswerStreamsDoNot() async throws {
         try await FakeProvider.run { fake in
-            try await withBackend(["HTTP_IDLE_TIMEOUT_S": "1"], live: true) { _, client in
+            try await withBackend(["HTTP_IDLE_TIMEOUT_S": "1"]) { _, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 let port = try #require(client.port)
                 let unfinished = try await RawClient.sendAndAwaitClose(port: port, "GET /api/settings/health HTTP/1.1\r\nHost: x\r\n", limit: .seconds(5))
@@ -117,7 +117,7 @@ import Testing
     /// One answer can be watched from at most 32 places at once; the next gets a 429 until one goes away.
     @Test func watchersOfOneAnswerAreBounded() async throws {
         try await FakeProvider.run { fake in
-            try await withBackend(live: true) { _, client in
+            try await withBackend { _, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 fake.enqueue(Self.slowAnswer(200))
                 let port = try #require(client.port)
@@ -155,7 +155,7 @@ import Testing
 
     @Test func answersSurviveADisconnectAndCanBeReattached() async throws {
         try await FakeProvider.run { fake in
-            try await withBackend(live: true) { backend, client in
+            try await withBackend { backend, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 fake.enqueue(Self.slowAnswer(12, delay: .milliseconds(40)))
                 let port = try #require(client.port)
@@ -181,7 +181,7 @@ import Testing
 
     @Test func shutdownSavesWhatWasProduced() async throws {
         try await FakeProvider.run { fake in
-            try await withBackend(live: true) { backend, client in
+            try await withBackend { backend, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 fake.enqueue(Self.slowAnswer(500))
                 let port = try #require(client.port)
@@ -205,7 +205,7 @@ import Testing
 
     @Test func secondMessageWhileAnsweringIsAConflict() async throws {
         try await FakeProvider.run { fake in
-            try await withBackend(live: true) { _, client in
+            try await withBackend { _, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 fake.enqueue(Self.slowAnswer(30))
                 let port = try #require(client.port)

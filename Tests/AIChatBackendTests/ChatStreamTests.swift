@@ -140,15 +140,43 @@ import Testing
         for (response, message) in cases {
             try await RawServer.run(answering: response) { baseURL in
                 try await withBackend { _, client in
-                    let token = try await client.register("admin")
-                    let connection = try await client.call(.post, "/api/connections", json: ["provider": "openai", "baseUrl": baseURL + "/v1", "modelIds": ["m"]], token: token)
-                    let connectionId = try #require(connection.data?["id"]?.int, "\(connection.json)")
-                    let session = try await client.call(.post, "/api/sessions", json: ["connectionId": connectionId, "rawId": "m"], token: token)
-                    let sessionId = try #require(session.data?["id"]?.int, "\(session.json)")
+                    let (token, sessionId) = try await ChatFixture.session(client, baseURL: baseURL)
                     let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": sessionId, "content": "q"], token: token)
                     #expect(sse.types.last == "error")
                     #expect(sse.last("error")?["error"]?.string == message, "\(sse.events)")
                 }
+            }
+        }
+    }
+
+    /// A provider that reads the request and closes the connection without answering may have started (and billed)
+    /// the answer: the request is sent exactly once, and the user is told what happened. A stream that breaks after
+    /// some text keeps that text, saved with the error status.
+    @Test func aRequestWithoutAnswerIsNeverSentAgain() async throws {
+        try await RawServer.run(closingAfterTheRequest: { baseURL in
+            try await withBackend { _, client in
+                let (token, sessionId) = try await ChatFixture.session(client, baseURL: baseURL)
+                let before = RawServer.requests(to: baseURL)
+                let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": sessionId, "content": "q"], token: token)
+                #expect(sse.last("error")?["error"]?.string == "The connection to the AI provider closed before the answer was complete", "\(sse.events)")
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(RawServer.requests(to: baseURL) - before == 1, "sent exactly once")
+            }
+        })
+        let event = #"data: {"choices":[{"delta":{"content":"part"}}]}"# + "\n\n"
+        let cut = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 100000\r\n\r\n" + event
+        try await RawServer.run(answering: cut) { baseURL in
+            try await withBackend { _, client in
+                let (token, sessionId) = try await ChatFixture.session(client, baseURL: baseURL)
+                let before = RawServer.requests(to: baseURL)
+                let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": sessionId, "content": "q"], token: token)
+                #expect(sse.content == "part")
+                #expect(sse.types.last == "error")
+                #expect(RawServer.requests(to: baseURL) - before == 1, "sent exactly once")
+                let page = try await client.call(.get, "/api/chat/sessions/\(sessionId)/messages", token: token)
+                let answer = page.data?["messages"]?.array?.first { $0["role"]?.string == "assistant" }
+                #expect(answer?["content"]?.string == "part")
+                #expect(answer?["status"]?.string == "error")
             }
         }
     }
@@ -255,9 +283,9 @@ import Testing
                 #expect(try await client.call(.get, "/api/sessions/\(chat.sessionId)", token: chat.token).data?["title"]?.string == "Autumn in Kyoto")
             }
         }
-        #expect(ChatService.cleanTitle("Title: **Budget planning**") == "Budget planning")
-        #expect(ChatService.cleanTitle("标题：「旅行计划」。") == "旅行计划")
-        #expect(ChatService.cleanTitle("  \n ") == nil)
+        #expect(TitleGenerator.cleanTitle("Title: **Budget planning**") == "Budget planning")
+        #expect(TitleGenerator.cleanTitle("标题：「旅行计划」。") == "旅行计划")
+        #expect(TitleGenerator.cleanTitle("  \n ") == nil)
     }
 
     /// `stream_delta_chunk_size` joins that many content deltas into one event; the text is unchanged.

@@ -3,6 +3,8 @@ import Foundation
 import HummingbirdTesting
 import SQLKit
 import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
 import Testing
 
 @testable import AIChatBackend
@@ -168,15 +170,12 @@ import Testing
     /// A personal connection given by name is sent to the address that was checked (IPv4 first), with the name
     /// kept in the URL, so in `Host` and the TLS handshake; unchecked requests resolve the name themselves.
     @Test func guardedRequestsGoToTheCheckedAddress() async throws {
-        let sent = ProviderGateway.makeRequest(
-            ProviderHTTPRequest(method: .get, url: "https://localhost:8080/v1/models", headers: [], responseFormat: .json),
-            checkedAddresses: ["::1", "127.0.0.1"]
-        )
-        #expect(sent.url == "https://localhost:8080/v1/models")
-        #expect(sent.address == "127.0.0.1")
-        #expect(sent.headers.first(name: "Host") == nil)
-        #expect(ProviderGateway.makeRequest(ProviderHTTPRequest(method: .get, url: "http://h.example/v1", headers: [], responseFormat: .json), checkedAddresses: ["2001:db8::5"]).address == "2001:db8::5")
-        #expect(ProviderGateway.makeRequest(ProviderHTTPRequest(method: .get, url: "http://localhost:8080/v1", headers: [], responseFormat: .json)).address == nil)
+        #expect(ProviderGateway.connectAddress(["::1", "127.0.0.1"]) == "127.0.0.1")
+        #expect(ProviderGateway.connectAddress(["2001:db8::5"]) == "2001:db8::5")
+        #expect(ProviderGateway.connectAddress([]) == nil)
+
+        // Pinned: a name that does not resolve at all still reaches the address given, and keeps its name in `Host`.
+        try await FakeProvider.run { fake in try await Self.pinnedRequestsReachTheirAddress(fake) }
 
         try await FakeProvider.run { fake in
             try await withBackend(["APP_MODE": "multi", "PERSONAL_CONNECTIONS_ALLOW_PRIVATE": "true"]) { _, client in
@@ -190,6 +189,24 @@ import Testing
                 #expect(request.headers["host"] == "localhost:\(fake.port)")
             }
         }
+    }
+
+    static func pinnedRequestsReachTheirAddress(_ fake: FakeProvider) async throws {
+        let http = ProviderHTTPClient()
+        let url = "http://pinned.invalid:\(fake.port)/v1/models"
+        let response = try await http.execute(HTTPClientRequest(url: url), connectingTo: "127.0.0.1", deadline: .now() + .seconds(10), logger: TestEnv.logger)
+        #expect(response.status == .ok)
+        _ = try await response.body.collect(upTo: 1 << 20)
+        response.close()
+        #expect(fake.received.last?.headers["host"] == "pinned.invalid:\(fake.port)")
+        var unpinnedFailed = false
+        do {
+            _ = try await http.execute(HTTPClientRequest(url: url), connectingTo: nil, deadline: .now() + .seconds(10), logger: TestEnv.logger)
+        } catch {
+            unpinnedFailed = true
+        }
+        #expect(unpinnedFailed, "without the pin the name does not resolve")
+        await http.shutdown()
     }
 
     /// The session and its connection in one read: only the owner's session, only a connection visible to them.

@@ -43,11 +43,17 @@ import Testing
         }
     }
 
+    /// Small JSON routes take 64 KiB; the sends take MAX_BODY_BYTES (images).
     @Test func oversizedBodiesAre413() async throws {
-        try await withBackend(["MAX_BODY_BYTES": "2048"]) { _, client in
-            let reply = try await client.call(.post, "/api/auth/register", json: ["username": "alice", "password": String(repeating: "a1", count: 2000)])
+        try await withBackend(["MAX_BODY_BYTES": "200000"]) { _, client in
+            let reply = try await client.call(.post, "/api/auth/register", json: ["username": "alice", "password": String(repeating: "a1", count: 40000)])
             #expect(reply.status == .contentTooLarge)
             #expect(reply.error == "Request body too large")
+            let token = try await client.register("alice")
+            let send = ["sessionId": 1, "content": String(repeating: "x", count: 100_000)] as [String: Any]
+            #expect(try await client.call(.post, "/api/chat/completion", json: send, token: token).status == .notFound)
+            let tooLarge = ["sessionId": 1, "content": String(repeating: "x", count: 250_000)] as [String: Any]
+            #expect(try await client.call(.post, "/api/chat/completion", json: tooLarge, token: token).status == .contentTooLarge)
         }
     }
 

@@ -198,9 +198,7 @@ enum TestResources {
                 "BACKEND_HOST": "127.0.0.1", "BACKEND_INTERNAL_PORT": String(backendPort), "APP_ENV": "test", "RESOURCES_DIR": TestResources.directory,
             ]
             let frontend = try await Frontend(configuration: try FrontendConfiguration(env: EnvironmentValues(values)), logger: logger)
-            let app = Application(
-                responder: ChildTaskResponder(frontend.router().buildResponder()), configuration: .init(address: .hostname("127.0.0.1", port: 0))
-            )
+            let app = Application(router: frontend.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
             try await app.test(.live) { frontendClient in
                 let port = try #require(frontendClient.port)
                 let browser = HTTPClient(eventLoopGroupProvider: .singleton)

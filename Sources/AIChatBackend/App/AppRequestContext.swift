@@ -8,14 +8,11 @@ import NIOCore
 public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
-    /// The event loop of the request's connection.
-    public let eventLoop: any EventLoop
     public var user: User?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
-        self.eventLoop = source.channel.eventLoop
         self.user = nil
     }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The composition root of the backend: configuration → secrets → database → repositories → router.
 public final class Backend: Sendable {
@@ -23,10 +24,9 @@ public final class Backend: Sendable {
     public let messages: any MessageRepository
     public let catalog: ModelCatalog
     public let registry: GenerationRegistry
-    /// The server's open connections (a shutdown waits for their responses).
-    public let openConnections = OpenConnections()
     let usage: any UsageRepository
-    let httpClient: UpstreamClient
+    private let isShutDown = Atomic(false)
+    let httpClient: ProviderHTTPClient
     let gateway: ProviderGateway
     let chat: ChatService
 
@@ -50,7 +50,9 @@ public final class Backend: Sendable {
         self.messages = SQLMessageRepository(database: database)
         self.usage = SQLUsageRepository(database: database)
         self.registry = GenerationRegistry()
-        self.httpClient = UpstreamClient()
+        self.httpClient = ProviderHTTPClient(
+            settings: .init(maxConnectionsPerHost: configuration.providerMaxConnections, proxy: configuration.proxy)
+        )
         self.gateway = ProviderGateway(
             http: self.httpClient, outbound: OutboundGuard(), cipher: cipher, settings: self.settings,
             systemOAuthToken: configuration.systemOAuthToken, azureAccessToken: configuration.azureAccessToken, logger: logger
@@ -117,7 +119,12 @@ public final class Backend: Sendable {
         // Inside CORS, so error responses keep their status and still get CORS headers.
         router.add(middleware: APIErrorMiddleware())
         let authenticator = Authenticator(tokens: self.tokens, users: self.users)
-        let limit = self.configuration.maxBodyBytes
+        // Body limits per route group (``BodyLimitMiddleware``): small JSON everywhere except the sends, which may
+        // carry images (MAX_BODY_BYTES), and the model list import.
+        let limit = BodyLimitMiddleware.smallJSON
+        let small = BodyLimitMiddleware(limit: limit)
+        let imports = 1 << 20
+        let sends = self.configuration.maxBodyBytes
 
         RootController().addRoutes(to: router)
 
@@ -126,28 +133,31 @@ public final class Backend: Sendable {
             users: self.users, hasher: self.hasher, tokens: self.tokens, authenticator: authenticator,
             settings: self.settings, throttle: self.throttle, cookie: TokenCookie(policy: self.configuration.cookieSecure),
             appMode: self.configuration.appMode, bodyLimit: limit
-        ).addRoutes(to: router.group("api/auth"))
+        ).addRoutes(to: router.group("api/auth").add(middleware: small))
 
         // /api/users (admin)
         UsersController(users: self.users, hasher: self.hasher, registry: self.registry, bodyLimit: limit)
-            .addRoutes(to: router.group("api/users").add(middleware: RequireUserMiddleware(authenticator: authenticator, adminOnly: true)))
+            .addRoutes(
+                to: router.group("api/users").add(middleware: small).add(middleware: RequireUserMiddleware(authenticator: authenticator, adminOnly: true))
+            )
 
         // /api/settings
         SettingsController(
             settings: self.settings, repository: self.settingsRepository, users: self.users, database: self.database,
             authenticator: authenticator, appMode: self.configuration.appMode, bodyLimit: limit
-        ).addRoutes(to: router.group("api/settings"))
+        ).addRoutes(to: router.group("api/settings").add(middleware: small))
 
         // /api/connections
         ConnectionsController(
             connections: self.connections, cipher: self.cipher, authenticator: authenticator,
             verifier: ConnectionVerifier(gateway: self.gateway), catalog: self.catalog, bodyLimit: limit
-        ).addRoutes(to: router.group("api/connections"))
+        ).addRoutes(to: router.group("api/connections").add(middleware: small))
 
         // /api/catalog
         CatalogController(
-            catalog: self.catalog, connections: self.connections, repository: self.catalogRepository, authenticator: authenticator, bodyLimit: limit
-        ).addRoutes(to: router.group("api/catalog"))
+            catalog: self.catalog, connections: self.connections, repository: self.catalogRepository, authenticator: authenticator,
+            bodyLimit: imports
+        ).addRoutes(to: router.group("api/catalog").add(middleware: BodyLimitMiddleware(limit: imports)))
 
         // /api/sessions and /api/chat (signed in)
         let resolver = ModelResolver(connections: self.connections, catalog: self.catalog)
@@ -156,49 +166,39 @@ public final class Backend: Sendable {
             sessions: self.sessions, messages: self.messages, connections: self.connections, resolver: resolver, registry: self.registry,
             bodyLimit: limit
         )
-            .addRoutes(to: router.group("api/sessions").add(middleware: signedIn))
-        let chat = router.group("api/chat").add(middleware: signedIn)
+            .addRoutes(to: router.group("api/sessions").add(middleware: small).add(middleware: signedIn))
         ChatReadController(
             sessions: self.sessions, messages: self.messages, usage: self.usage, registry: self.registry,
             contextLimits: ContextLimits(settings: self.settings, repository: self.settingsRepository), bodyLimit: limit
-        ).addRoutes(to: chat)
-        ChatController(service: self.chat, sessions: self.sessions, messages: self.messages, usage: self.usage, resolver: resolver, bodyLimit: limit)
-            .addRoutes(to: chat)
+        ).addRoutes(to: router.group("api/chat").add(middleware: small).add(middleware: signedIn))
+        ChatController(service: self.chat, sessions: self.sessions, messages: self.messages, usage: self.usage, resolver: resolver, bodyLimit: sends)
+            .addRoutes(to: router.group("api/chat").add(middleware: BodyLimitMiddleware(limit: sends)).add(middleware: signedIn))
 
         return router
     }
 
-    /// The routes; answer sends take turns.
-    public func responder() -> AdmissionResponder<RouterResponder<AppRequestContext>> {
-        AdmissionResponder(self.router().buildResponder(), admission: ChatController.admission())
-    }
-
-    /// The HTTP server answering with `responder`.
-    public func server(_ responder: AdmissionResponder<RouterResponder<AppRequestContext>>, logger: Logger) -> HTTPServerBuilder {
-        eventLoopHTTP1Server(
-            idleTimeoutSeconds: self.configuration.httpIdleTimeoutSeconds, maxBodyBytes: self.configuration.maxBodyBytes,
-            responder: responder, serverName: "aichat-backend", connections: self.openConnections, logger: logger
-        )
-    }
-
-    /// The HTTP server with this backend's routes; closing the database is part of its graceful shutdown.
-    public func application() -> some ApplicationProtocol {
-        let responder = self.responder()
-        var app = Application(
-            responder: responder,
-            server: self.server(responder, logger: self.logger),
-            configuration: .init(address: .hostname(self.configuration.host, port: self.configuration.port)),
+    /// The HTTP server with this backend's routes (Hummingbird's HTTP/1.1 server); closing the database is part of
+    /// its graceful shutdown.
+    public func application(port: Int? = nil) -> some ApplicationProtocol {
+        Application(
+            router: self.router(),
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(self.configuration.httpIdleTimeoutSeconds)))),
+            // A burst of new connections (thousands of answers started at once through the frontend) waits in the
+            // kernel's queue instead of being refused.
+            configuration: .init(
+                address: .hostname(self.configuration.host, port: port ?? self.configuration.port), serverName: "aichat-backend",
+                backlog: 4096
+            ),
+            // Stopped in reverse order, after the server: running answers are finished or saved, and their responses
+            // written, before the database closes.
+            services: [ShutdownService(backend: self), DrainService(registry: self.registry, grace: .seconds(20))],
             logger: self.logger
         )
-        // Stopped in reverse order: running answers are finished or saved, and their responses written, before the
-        // database closes.
-        app.addServices(
-            ShutdownService(backend: self), DrainService(registry: self.registry, connections: self.openConnections, grace: .seconds(20))
-        )
-        return app
     }
 
+    /// Releases the database, the hasher's threads and the HTTP clients; once, however often it is called.
     public func shutdown() async {
+        guard !self.isShutDown.exchange(true, ordering: .relaxed) else { return }
         await self.registry.drain(grace: .zero)
         await self.database.close()
         await self.hasher.shutdown()
@@ -219,14 +219,11 @@ struct ShutdownService: Service {
 /// On graceful shutdown, lets running answers finish for a while, then stops and saves the rest.
 struct DrainService: Service {
     let registry: GenerationRegistry
-    let connections: OpenConnections
     let grace: Duration
 
     func run() async throws {
         try? await gracefulShutdown()
         await self.registry.drain(grace: self.grace)
-        // The server stopped accepting and closes each connection once its response is written.
-        await self.connections.waitUntilClosed(within: .seconds(5))
     }
 }
 

@@ -21,12 +21,6 @@ struct ChatController {
         group.post("generate", use: self.generate)
     }
 
-    /// The sends that start an answer take turns, at most 32 at once (see ``RequestAdmission``): their handlers do
-    /// database work only and return as soon as the answer's job has started, so a burst of them queues cheaply.
-    static func admission() -> RequestAdmission {
-        RequestAdmission(permits: 32, routes: [(.post, "/api/chat/stream"), (.post, "/api/chat/regenerate"), (.post, "/api/chat/edit")])
-    }
-
     static let defaultTitles: Set<String> = ["", "New Chat", "新的对话", "新对话"]
 
     /// A title from the first message: code blocks and images removed, Markdown markers stripped, one line,
@@ -68,108 +62,66 @@ struct ChatController {
         return kept + rest
     }
 
-    struct Prepared: Sendable {
-        let plan: GenerationPlan
-        let replay: [ByteBuffer]?
-        let running: GenerationJob?
+    /// What a send leads to: an answer's job to watch, or a finished answer replayed.
+    enum Prepared: Sendable {
+        case running(GenerationJob, GenerationPlan)
+        case replay([ByteBuffer], GenerationPlan)
+
+        var plan: GenerationPlan {
+            switch self {
+                case .running(_, let plan), .replay(_, let plan): plan
+            }
+        }
     }
 
-    /// Stores the user message (once per `clientMessageId`) and decides between attaching to a running answer,
-    /// replaying a finished one, or starting a new one.
+    /// Stores the user message (once per `clientMessageId`), then starts its answer — or attaches to the answer
+    /// already running for it, or replays the answer it already has.
     ///
-    /// One step after the other: each is a statement of some tens of microseconds run on this task's thread, less
-    /// than starting tasks to run them side by side would cost. A new message's answer starts before the message is
-    /// stored, so the provider request is on its way while the insert runs; the answer's frames reach watchers only
-    /// once the message is stored (the `start` frame carries its id), and an answer whose message could not be
-    /// stored is discarded.
-    func prepare(_ body: ChatRequestBody, user: User, eventLoop: any EventLoop) async throws -> Prepared {
+    /// The session is reserved first (``GenerationRegistry/reserve(sessionId:)``), so two sends racing in one session
+    /// cannot both store a question: the second is told an answer is running.
+    func prepare(_ body: ChatRequestBody, user: User) async throws -> Prepared {
         guard let (session, boundConnection) = try await self.sessions.findWithConnection(id: body.sessionId, userId: user.id) else {
             throw APIError.notFound("Chat session not found")
         }
         let connection = try ChatService.usable(boundConnection, session: session)
-        if let job = self.service.registry.job(sessionId: session.id) {
-            if let id = body.clientMessageId, job.clientMessageId == id {
-                return Prepared(plan: self.plan(body, user: user, session: session, connection: connection, message: nil), replay: nil, running: job)
-            }
-            throw Self.busy
+        switch self.service.registry.reserve(sessionId: session.id) {
+            case .reserved: break
+            case .running(let job):
+                // The same question sent again (a retry, a second tab): it watches the answer that runs for it.
+                guard let id = body.clientMessageId, job.clientMessageId == id,
+                    let question = try await self.messages.find(id: job.userMessageId, sessionId: session.id)
+                else { throw Self.busy }
+                return .running(job, self.plan(body, user: user, session: session, connection: connection, message: question))
+            case .busy: throw Self.busy
+            case .draining: throw Self.restarting
         }
-        // The conversation so far (the new message is not stored yet) and its budget.
-        let history = try await self.service.messages.history(sessionId: session.id, excluding: nil, limit: ChatService.historyLimit)
-        let limit = ContextLimits.limit(base: try await self.service.contextLimits.base(for: user), model: session.modelRawId)
+        defer { self.service.registry.release(sessionId: session.id) }
         // A conversation still under a default title is named after its first message, in the same transaction.
         let untitled = Self.defaultTitles.contains(session.title.trimmingCharacters(in: .whitespaces))
         let title = untitled ? Self.title(from: body.content) : ""
-        var plan = self.plan(body, user: user, session: session, connection: connection, message: nil)
-        plan.eventLoop = eventLoop
-        plan.preloaded = (history, limit)
-        var fresh = plan
-        if untitled { fresh.derivedTitle = title.isEmpty ? session.title : title }
-        // A new question is answered before it is stored: its job sends the provider request first, and the insert
-        // runs while the provider works. A repeated one (its clientMessageId is in the history) is looked up first.
-        let repeated = body.clientMessageId.map { id in
-            history.count >= ChatService.historyLimit || history.contains { $0.clientMessageId == id }
-        } ?? false
-        var early: GenerationJob?
-        if !repeated {
-            let (job, started) = try self.service.begin(fresh)
-            guard started else {
-                // Another answer began in this session since the check above.
-                if let id = body.clientMessageId, job.clientMessageId == id { return Prepared(plan: plan, replay: nil, running: job) }
-                throw Self.busy
-            }
-            early = job
-            // The job runs on this event loop too: it sends its request before this task goes on to the insert.
-            await Task.yield()
-        }
-        let stored: (ChatMessageRecord, created: Bool)?
-        do {
-            stored = try await self.messages.insertUser(
+        guard
+            let (message, created) = try await self.messages.insertUser(
                 sessionId: body.sessionId, userId: user.id, content: body.content, clientMessageId: body.clientMessageId, images: body.images,
                 retitle: title.isEmpty ? nil : (expected: session.title, title: title)
             )
-        } catch {
-            self.abandon(early)
-            throw error
-        }
-        guard let (message, created) = stored else {
-            self.abandon(early)
+        else {
             // The session was usable when read but not when the message was stored: it changed in between.
             throw APIError.conflict("The chat session changed while sending; try again")
         }
-        plan.userMessage = message
+        var plan = self.plan(body, user: user, session: session, connection: connection, message: message)
         if created {
-            if let early {
-                early.publish(userMessageId: message.id)
-                return Prepared(plan: plan, replay: nil, running: early)
-            }
-            fresh.userMessage = message
-            return Prepared(plan: plan, replay: nil, running: try self.service.start(fresh))
+            if untitled { plan.derivedTitle = title.isEmpty ? session.title : title }
+        } else if let answer = try await self.messages.latestAnswer(sessionId: session.id, parentId: message.id) {
+            // A repeated clientMessageId whose answer is stored.
+            return .replay(Self.replay(userMessage: message, answer: answer), plan)
         }
-        // Stored already: a repeated clientMessageId (or one that raced with its first request).
-        self.abandon(early)
-        if let answer = try await self.messages.latestAnswer(sessionId: session.id, parentId: message.id) {
-            return Prepared(plan: plan, replay: Self.replay(userMessage: message, answer: answer), running: nil)
-        }
-        // Stored by an earlier request that left no answer: answered now, with the history read before it.
-        plan.preloaded = (history.filter { $0.id != message.id }, limit)
-        return Prepared(plan: plan, replay: nil, running: nil)
+        // A new question, or one stored by an earlier request that left no answer.
+        return .running(try self.service.start(plan), plan)
     }
 
-    /// Stops an answer begun for a question that was not stored after all, and frees its session at once.
-    private func abandon(_ job: GenerationJob?) {
-        guard let job else { return }
-        job.discard()
-        self.service.registry.remove(job)
-    }
-
-    func plan(_ body: ChatRequestBody, user: User, session: ChatSession, connection: Connection, message: ChatMessageRecord?) -> GenerationPlan {
+    func plan(_ body: ChatRequestBody, user: User, session: ChatSession, connection: Connection, message: ChatMessageRecord) -> GenerationPlan {
         GenerationPlan(
-            user: user, session: session, connection: connection,
-            userMessage: message
-                ?? ChatMessageRecord(
-                    id: 0, sessionId: session.id, role: .user, content: body.content, clientMessageId: body.clientMessageId, reasoning: nil,
-                    reasoningDurationSeconds: nil, createdAt: .now(), status: nil, images: body.images, parentId: nil, model: nil
-                ),
+            user: user, session: session, connection: connection, userMessage: message,
             reasoningEnabled: body.reasoningEnabled, reasoningEffort: body.reasoningEffort, ollamaThink: body.ollamaThink,
             saveReasoning: body.saveReasoning
         )
@@ -188,18 +140,14 @@ struct ChatController {
         return frames
     }
 
-    func job(for prepared: Prepared) throws -> GenerationJob {
-        if let running = prepared.running { return running }
-        return try self.service.start(prepared.plan)
-    }
-
     @Sendable func stream(_ request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         let user = try context.requireUser()
         let body = try ChatRequestBody(try await request.jsonObject(limit: self.bodyLimit))
-        let prepared = try await self.prepare(body, user: user, eventLoop: context.eventLoop)
-        if let replay = prepared.replay { return ChatStreamResponse.replay(replay) }
-        return try ChatStreamResponse.make(job: try self.job(for: prepared), registry: self.service.registry, eventLoop: context.eventLoop)
+        switch try await self.prepare(body, user: user) {
+            case .replay(let frames, _): return ChatStreamResponse.replay(frames)
+            case .running(let job, _): return try ChatStreamResponse.make(job: job, registry: self.service.registry)
+        }
     }
 
     struct CompletionResult: Encodable, Sendable {
@@ -221,11 +169,9 @@ struct ChatController {
         var request = request
         let user = try context.requireUser()
         let body = try ChatRequestBody(try await request.jsonObject(limit: self.bodyLimit))
-        let prepared = try await self.prepare(body, user: user, eventLoop: context.eventLoop)
-        var userMessageId = prepared.plan.userMessage.id
-        if prepared.replay == nil {
-            let job = try self.job(for: prepared)
-            userMessageId = job.userMessageId
+        let prepared = try await self.prepare(body, user: user)
+        let userMessageId = prepared.plan.userMessage.id
+        if case .running(let job, _) = prepared {
             await job.wait()
             if let error = job.errorMessage, try await self.messages.latestAnswer(sessionId: job.sessionId, parentId: userMessageId) == nil {
                 throw APIError(.badGateway, error)
@@ -250,7 +196,8 @@ struct ChatController {
         let body = try await request.jsonObject(limit: self.bodyLimit)
         let sessionId = try body.integer("sessionId", in: 1...Int.max)
         let messageId = try body.integer("messageId", in: 1...Int.max)
-        let (session, connection) = try await self.sessionReadyToAnswer(sessionId, user: user)
+        let (session, connection) = try await self.reserveSession(sessionId, user: user)
+        defer { self.service.registry.release(sessionId: session.id) }
         guard let message = try await self.messages.find(id: messageId, sessionId: session.id) else { throw APIError.notFound("Message not found") }
         let question: ChatMessageRecord
         if message.role == .user {
@@ -262,9 +209,8 @@ struct ChatController {
         } else {
             throw APIError.notFound("No corresponding user message found")
         }
-        var plan = try Self.plan(answering: question, user: user, session: session, connection: connection, options: body)
-        plan.eventLoop = context.eventLoop
-        return try ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry, eventLoop: context.eventLoop)
+        let plan = try Self.plan(answering: question, user: user, session: session, connection: connection, options: body)
+        return try ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry)
     }
 
     /// Replaces a user message's text, removes everything after it, and answers it again.
@@ -275,27 +221,32 @@ struct ChatController {
         let sessionId = try body.integer("sessionId", in: 1...Int.max)
         let messageId = try body.integer("messageId", in: 1...Int.max)
         let content = try body.string("content", minLength: 1, maxLength: ChatRequestBody.maxContentLength)
-        let (session, connection) = try await self.sessionReadyToAnswer(sessionId, user: user)
+        let (session, connection) = try await self.reserveSession(sessionId, user: user)
+        defer { self.service.registry.release(sessionId: session.id) }
         guard let message = try await self.messages.rewrite(userMessageId: messageId, sessionId: session.id, content: content) else {
             throw APIError.notFound("Message not found")
         }
-        var plan = try Self.plan(answering: message, user: user, session: session, connection: connection, options: body)
-        plan.eventLoop = context.eventLoop
-        return try ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry, eventLoop: context.eventLoop)
+        let plan = try Self.plan(answering: message, user: user, session: session, connection: connection, options: body)
+        return try ChatStreamResponse.make(job: try self.service.start(plan), registry: self.service.registry)
     }
 
-    /// The caller's session and its connection when the session can start an answer now: 404 for a session that is
-    /// not the caller's, 400 when it cannot answer, 409 while an answer is running in it.
-    func sessionReadyToAnswer(_ sessionId: Int, user: User) async throws -> (ChatSession, Connection) {
+    /// The caller's session and its connection, reserved for a new answer (release it once the answer started or
+    /// could not): 404 for a session that is not the caller's, 400 when it cannot answer, 409 while an answer is
+    /// running in it.
+    func reserveSession(_ sessionId: Int, user: User) async throws -> (ChatSession, Connection) {
         guard let (session, connection) = try await self.sessions.findWithConnection(id: sessionId, userId: user.id) else {
             throw APIError.notFound("Chat session not found")
         }
         let usable = try ChatService.usable(connection, session: session)
-        if self.service.registry.job(sessionId: session.id) != nil { throw Self.busy }
-        return (session, usable)
+        switch self.service.registry.reserve(sessionId: session.id) {
+            case .reserved: return (session, usable)
+            case .running, .busy: throw Self.busy
+            case .draining: throw Self.restarting
+        }
     }
 
     static let busy = APIError.conflict("An answer is still being generated in this session; stop it first")
+    static let restarting = APIError(.serviceUnavailable, "The server is restarting; try again in a moment")
 
     /// A plan answering `question` again, with the request's optional reasoning fields.
     static func plan(answering question: ChatMessageRecord, user: User, session: ChatSession, connection: Connection, options body: JSONObject) throws
@@ -340,19 +291,19 @@ struct ChatController {
         }
         let timeout = try await self.service.settings.current().int(.providerTimeoutMs)
         let secrets = [endpoint.apiKey, endpoint.systemOAuthToken, endpoint.azureAccessToken].compactMap { $0 }
-        let response: UpstreamResponse
+        let response: ProviderHTTPClient.Response
         do {
             response = try await gateway.execute(providerRequest, guarded: !connection.isSystem, timeout: .milliseconds(timeout), secrets: secrets)
         } catch let failure as ProviderFailure {
             throw APIError(.badGateway, failure.publicMessage)
         }
         let contentType = response.headers.first(name: "content-type") ?? "application/json"
-        let upstream = response.body
         return Response(
             status: .init(code: Int(response.status.code)),
             headers: [.contentType: contentType, .cacheControl: "no-cache, no-transform"],
             body: ResponseBody { writer in
-                for try await chunk in upstream { try await writer.write(chunk) }
+                defer { response.close() }
+                for try await chunk in response.body { try await writer.write(chunk) }
                 try await writer.finish(nil)
             }
         )

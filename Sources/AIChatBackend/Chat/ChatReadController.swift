@@ -60,7 +60,7 @@ struct ChatReadController {
         let user = try context.requireUser()
         let session = try await self.ownedSession(try context.parameters.positiveInt("sessionId", message: "Invalid session ID"), user: user)
         guard let job = self.registry.job(sessionId: session.id), job.userId == user.id else { return Response(status: .noContent) }
-        return try ChatStreamResponse.make(job: job, registry: self.registry, eventLoop: context.eventLoop)
+        return try ChatStreamResponse.make(job: job, registry: self.registry)
     }
 
     @Sendable func stop(_ request: Request, context: AppRequestContext) async throws -> MessageEnvelope {

@@ -7,26 +7,14 @@ import Synchronization
 /// Any number of clients may watch it. A client that attaches late first receives what was produced so far
 /// (the opening events, all reasoning and content as one event each, and the events after them), then the live
 /// rest. Keep-alive `: ping` comments go to every watcher from the first moment, also while the provider has
-/// not answered yet.
+/// not answered yet. All of a job's state sits behind one lock.
 public final class GenerationJob: Sendable {
     public let sessionId: Int
     public let userId: Int
-    /// The question's message id; 0 until the message is stored (``publish(userMessageId:)``).
-    public var userMessageId: Int { self.messageId.withLock { $0.id } }
+    /// The question's message id (stored before the job starts).
+    public let userMessageId: Int
     public let clientMessageId: String?
-    private let messageId: Mutex<MessageId>
     private let state = Mutex(State())
-    private let control = Mutex(Control())
-    private let failure = Mutex<String?>(nil)
-    private let timing = Mutex(Timing())
-
-    /// The question's message id, and who waits for it.
-    struct MessageId {
-        var id: Int
-        /// Set when the message will never be known (the job was discarded first).
-        var abandoned = false
-        var waiters: [CheckedContinuation<Int?, Never>] = []
-    }
 
     /// Why an answer was cut short by the server's clocks.
     enum Interruption: Sendable {
@@ -34,25 +22,16 @@ public final class GenerationJob: Sendable {
         case overall
     }
 
-    /// How the job's current step is cancelled, and who waits for its end.
-    struct Control {
-        var cancel: (@Sendable () -> Void)?
-        var cancelled = false
-        var done = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    /// Keep-alive and timeout bookkeeping, driven by the registry's shared ticker (no task per job).
-    struct Timing {
-        var lastActivity = ContinuousClock.now
-        var lastPing = ContinuousClock.now
-        var heartbeat = Duration.seconds(15)
-        var idleLimit: Duration?
-        var deadline: ContinuousClock.Instant?
-        var interruption: Interruption?
+    /// What an emitted frame carries, so the replay for late watchers can be rebuilt compactly.
+    enum Part {
+        case opening
+        case reasoning(String)
+        case content(String)
+        case other
     }
 
     struct State {
+        // What late watchers get, and who watches.
         var opening: [ByteBuffer] = []
         var reasoning = ""
         var content = ""
@@ -60,11 +39,24 @@ public final class GenerationJob: Sendable {
         var subscribers: [UInt64: FrameQueue] = [:]
         var nextSubscriber: UInt64 = 0
         var finished = false
-        /// False while the question's message is not stored yet: frames are kept, and watchers get them (after the
-        /// `start` frame) once it is.
-        var published = true
+        var errorMessage: String?
+
+        // How it ends.
         var stopRequested = false
         var discarded = false
+        /// Cancels the step the job is in; once cancelled, every later step is cancelled as it starts.
+        var cancel: (@Sendable () -> Void)?
+        var cancelled = false
+        var done = false
+        var doneWaiters: [CheckedContinuation<Void, Never>] = []
+
+        // Keep-alives and time limits, driven by the registry's shared ticker (no task per job).
+        var lastActivity = ContinuousClock.now
+        var lastPing = ContinuousClock.now
+        var heartbeat = Duration.seconds(15)
+        var idleLimit: Duration?
+        var deadline: ContinuousClock.Instant?
+        var interruption: Interruption?
 
         /// What a watcher that attaches now gets first.
         var replay: [ByteBuffer] {
@@ -86,143 +78,88 @@ public final class GenerationJob: Sendable {
         }
     }
 
-    /// What an emitted frame carries, so the replay for late watchers can be rebuilt compactly.
-    enum Part {
-        case opening
-        case reasoning(String)
-        case content(String)
-        case other
-    }
-
-    /// A `userMessageId` of 0: the question is stored after the job starts, and ``publish(userMessageId:)`` says so.
     init(sessionId: Int, userId: Int, userMessageId: Int, clientMessageId: String?) {
         self.sessionId = sessionId
         self.userId = userId
-        self.messageId = Mutex(MessageId(id: userMessageId))
+        self.userMessageId = userMessageId
         self.clientMessageId = clientMessageId
-        if userMessageId == 0 { self.state.withLock { $0.published = false } }
-    }
-
-    /// The question's message is stored: the `start` frame goes first, and watchers get what was produced so far.
-    func publish(userMessageId: Int) {
-        let waiters = self.messageId.withLock { message -> [CheckedContinuation<Int?, Never>] in
-            message.id = userMessageId
-            defer { message.waiters = [] }
-            return message.waiters
-        }
-        // Added under the lock, so that a frame emitted meanwhile comes after them; the watchers are woken after it.
-        let subscribers = self.state.withLock { state -> [FrameQueue] in
-            guard !state.published else { return [] }
-            state.published = true
-            state.opening.insert(SSEFrame.start(messageId: userMessageId), at: 0)
-            let replay = state.replay
-            for subscriber in state.subscribers.values {
-                for frame in replay { subscriber.add(frame) }
-            }
-            return Array(state.subscribers.values)
-        }
-        for subscriber in subscribers { subscriber.wake() }
-        for waiter in waiters { waiter.resume(returning: userMessageId) }
-    }
-
-    /// The question's message id once stored; nil when the job was discarded before that.
-    func storedMessageId() async -> Int? {
-        await withCheckedContinuation { continuation in
-            let known = self.messageId.withLock { message -> Int?? in
-                if message.id != 0 { return .some(message.id) }
-                if message.abandoned { return .some(nil) }
-                message.waiters.append(continuation)
-                return nil
-            }
-            if let known { continuation.resume(returning: known) }
-        }
     }
 
     var isFinished: Bool { self.state.withLock { $0.finished } }
 
     /// The error the answer ended with, if it failed.
     var errorMessage: String? {
-        get { self.failure.withLock { $0 } }
-        set { self.failure.withLock { $0 = newValue } }
+        get { self.state.withLock { $0.errorMessage } }
+        set { self.state.withLock { $0.errorMessage = newValue } }
     }
     var stopRequested: Bool { self.state.withLock { $0.stopRequested } }
     /// Whether the answer's chat (or its messages) went away: nothing of it is to be saved.
     var isDiscarded: Bool { self.state.withLock { $0.discarded } }
+    var interruption: Interruption? { self.state.withLock { $0.interruption } }
 
     func emit(_ frame: ByteBuffer, as part: Part) {
-        let subscribers = self.state.withLock { state -> [FrameQueue] in
-            guard !state.finished else { return [] }
-            state.record(frame, as: part)
-            return state.published ? Array(state.subscribers.values) : []
-        }
-        for subscriber in subscribers { subscriber.push(frame) }
+        self.emit(batch: [(frame, part)])
     }
 
     /// Emits several frames under one lock and as one buffer per watcher (one write per provider chunk).
     func emit(batch: [(ByteBuffer, Part)]) {
-        guard !batch.isEmpty else { return }
-        if batch.count == 1 {
-            self.emit(batch[0].0, as: batch[0].1)
-            return
+        guard let first = batch.first else { return }
+        var combined = first.0
+        if batch.count > 1 {
+            combined = ByteBuffer()
+            combined.reserveCapacity(batch.reduce(0) { $0 + $1.0.readableBytes })
+            for (frame, _) in batch { combined.writeImmutableBuffer(frame) }
         }
-        var combined = ByteBuffer()
-        combined.reserveCapacity(batch.reduce(0) { $0 + $1.0.readableBytes })
-        for (frame, _) in batch { combined.writeImmutableBuffer(frame) }
         let subscribers = self.state.withLock { state -> [FrameQueue] in
             guard !state.finished else { return [] }
             for (frame, part) in batch { state.record(frame, as: part) }
-            return state.published ? Array(state.subscribers.values) : []
+            return Array(state.subscribers.values)
         }
         for subscriber in subscribers { subscriber.push(combined) }
     }
 
     /// Sets the keep-alive interval and the idle and overall limits (nil idle limit: none).
     func configureTimers(heartbeat: Duration, idleLimit: Duration?, overall: Duration) {
-        self.timing.withLock { timing in
-            timing.heartbeat = heartbeat
-            timing.idleLimit = idleLimit
-            timing.deadline = .now + overall
-            timing.lastActivity = .now
+        self.state.withLock { state in
+            state.heartbeat = heartbeat
+            state.idleLimit = idleLimit
+            state.deadline = .now + overall
+            state.lastActivity = .now
         }
     }
 
     /// Lifts the idle limit (a request whose answer arrives all at once); the overall limit stays.
     func suspendIdleLimit() {
-        self.timing.withLock { $0.idleLimit = nil }
+        self.state.withLock { $0.idleLimit = nil }
     }
 
     /// Records that the provider sent something.
     func touch() {
-        self.timing.withLock { $0.lastActivity = .now }
+        self.state.withLock { $0.lastActivity = .now }
     }
-
-    var interruption: Interruption? { self.timing.withLock { $0.interruption } }
 
     /// One tick of the shared clock: sends a keep-alive when due and cancels the provider request when the
     /// provider has been silent too long or the answer ran out of time.
     func tick(now: ContinuousClock.Instant) {
-        let (ping, cancel) = self.timing.withLock { timing -> (Bool, Bool) in
-            var ping = false
-            if timing.lastPing.duration(to: now) >= timing.heartbeat {
-                timing.lastPing = now
-                ping = true
+        let (subscribers, cancel) = self.state.withLock { state -> ([FrameQueue], (@Sendable () -> Void)?) in
+            var ping: [FrameQueue] = []
+            if state.lastPing.duration(to: now) >= state.heartbeat, !state.finished {
+                state.lastPing = now
+                ping = Array(state.subscribers.values)
             }
-            guard timing.interruption == nil else { return (ping, false) }
-            if let deadline = timing.deadline, now >= deadline {
-                timing.interruption = .overall
-            } else if let idle = timing.idleLimit, timing.lastActivity.duration(to: now) > idle {
-                timing.interruption = .idle
+            guard state.interruption == nil else { return (ping, nil) }
+            if let deadline = state.deadline, now >= deadline {
+                state.interruption = .overall
+            } else if let idle = state.idleLimit, state.lastActivity.duration(to: now) > idle {
+                state.interruption = .idle
+            } else {
+                return (ping, nil)
             }
-            return (ping, timing.interruption != nil)
+            state.cancelled = true
+            return (ping, state.cancel)
         }
-        if ping { self.broadcast(SSEFrame.ping) }
-        if cancel { self.cancelRunner() }
-    }
-
-    /// Sends a frame to current watchers without recording it (keep-alive comments).
-    func broadcast(_ frame: ByteBuffer) {
-        let subscribers = self.state.withLock { $0.finished || !$0.published ? [] : Array($0.subscribers.values) }
-        for subscriber in subscribers { subscriber.push(frame) }
+        for subscriber in subscribers { subscriber.push(SSEFrame.ping) }
+        cancel?()
     }
 
     /// Ends every watcher's stream; later watchers get the full replay and an immediate end.
@@ -262,9 +199,7 @@ public final class GenerationJob: Sendable {
         let queue = FrameQueue()
         let id = self.state.withLock { state -> UInt64?? in
             if !state.finished, state.subscribers.count >= Self.maxWatchers { return nil }
-            if state.published {
-                for frame in state.replay { queue.push(frame) }
-            }
+            for frame in state.replay { queue.push(frame) }
             guard !state.finished else { return .some(nil) }
             let id = state.nextSubscriber
             state.nextSubscriber += 1
@@ -276,54 +211,46 @@ public final class GenerationJob: Sendable {
         return Watcher(queue: queue, id: id, job: self)
     }
 
-    /// How to cancel the step the job is in (its task, or the provider's connection while the answer streams).
-    /// Once cancelled, every later step is cancelled as it starts.
+    /// How to cancel the step the job is in. Once cancelled, every later step is cancelled as it starts.
     func setCanceller(_ cancel: @escaping @Sendable () -> Void) {
-        let cancelled = self.control.withLock { control in
-            control.cancel = cancel
-            return control.cancelled
+        let cancelled = self.state.withLock { state in
+            state.cancel = cancel
+            return state.cancelled
         }
         if cancelled { cancel() }
     }
 
     /// Asks the job to stop: the upstream request is cancelled at once and the partial answer kept.
     func requestStop() {
-        self.state.withLock { $0.stopRequested = true }
-        self.cancelRunner()
+        self.cancelRunner { $0.stopRequested = true }
     }
 
     /// Stops the job for good because its chat is being deleted or cleared: the provider request is cancelled and
     /// nothing of the answer is saved.
     func discard() {
-        self.state.withLock {
+        self.cancelRunner {
             $0.discarded = true
             $0.stopRequested = true
         }
-        let waiters = self.messageId.withLock { message -> [CheckedContinuation<Int?, Never>] in
-            message.abandoned = true
-            defer { message.waiters = [] }
-            return message.id == 0 ? message.waiters : []
-        }
-        for waiter in waiters { waiter.resume(returning: nil) }
-        self.cancelRunner()
     }
 
-    /// Cancels the provider request without marking the answer as stopped by the user (timeouts).
-    func cancelRunner() {
-        let cancel = self.control.withLock { control in
-            control.cancelled = true
-            return control.cancel
+    /// Cancels the provider request (after `mark` records why).
+    private func cancelRunner(_ mark: (inout State) -> Void) {
+        let cancel = self.state.withLock { state in
+            mark(&state)
+            state.cancelled = true
+            return state.cancel
         }
         cancel?()
     }
 
     /// Marks the job as over (answer saved, watchers closed) and wakes who waits for it.
     func markDone() {
-        let waiters = self.control.withLock { control in
-            control.done = true
-            control.cancel = nil
-            defer { control.waiters = [] }
-            return control.waiters
+        let waiters = self.state.withLock { state in
+            state.done = true
+            state.cancel = nil
+            defer { state.doneWaiters = [] }
+            return state.doneWaiters
         }
         for waiter in waiters { waiter.resume() }
     }
@@ -331,91 +258,11 @@ public final class GenerationJob: Sendable {
     /// Waits until the job has finished, persisted and closed its watchers.
     func wait() async {
         await withCheckedContinuation { continuation in
-            let done = self.control.withLock { control in
-                if !control.done { control.waiters.append(continuation) }
-                return control.done
+            let done = self.state.withLock { state in
+                if !state.done { state.doneWaiters.append(continuation) }
+                return state.done
             }
             if done { continuation.resume() }
         }
-    }
-}
-
-/// The running jobs, at most one per session, and the one clock that drives their keep-alives and timeouts.
-public final class GenerationRegistry: Sendable {
-    private struct State {
-        var jobs: [Int: GenerationJob] = [:]
-        var ticker: Task<Void, Never>?
-        var draining = false
-    }
-
-    private let state = Mutex(State())
-    static let tickInterval = Duration.milliseconds(250)
-
-    public init() {}
-
-    func job(sessionId: Int) -> GenerationJob? {
-        self.state.withLock { $0.jobs[sessionId] }
-    }
-
-    var running: [GenerationJob] { self.state.withLock { Array($0.jobs.values) } }
-    var isDraining: Bool { self.state.withLock { $0.draining } }
-
-    /// Registers a job unless the session already has one (returned instead) or the server is shutting down.
-    func register(_ job: GenerationJob) -> GenerationJob? {
-        self.state.withLock { state -> GenerationJob? in
-            if state.draining { return nil }
-            if let existing = state.jobs[job.sessionId] { return existing }
-            state.jobs[job.sessionId] = job
-            if state.ticker == nil {
-                state.ticker = Task { await self.runTicker() }
-            }
-            return job
-        }
-    }
-
-    /// Discards the running jobs of `userId` (all of them, or the one in `sessionId`) and waits until they have
-    /// ended, so that deleting their chats or messages cannot race with saving an answer.
-    func discard(userId: Int, sessionId: Int? = nil) async {
-        let jobs = self.state.withLock { state in
-            state.jobs.values.filter { $0.userId == userId && (sessionId == nil || $0.sessionId == sessionId) }
-        }
-        for job in jobs { job.discard() }
-        for job in jobs { await job.wait() }
-    }
-
-    func remove(_ job: GenerationJob) {
-        self.state.withLock { state in
-            if state.jobs[job.sessionId] === job { state.jobs[job.sessionId] = nil }
-        }
-    }
-
-    /// Ticks every running job until none is left (a later job starts a new ticker).
-    private func runTicker() async {
-        while true {
-            try? await Task.sleep(for: Self.tickInterval)
-            let jobs = self.state.withLock { state -> [GenerationJob]? in
-                if state.jobs.isEmpty {
-                    state.ticker = nil
-                    return nil
-                }
-                return Array(state.jobs.values)
-            }
-            guard let jobs else { return }
-            let now = ContinuousClock.now
-            for job in jobs { job.tick(now: now) }
-        }
-    }
-
-    /// Refuses new jobs, lets running ones finish for up to `grace`, then stops the rest (their partial answers
-    /// are saved) and waits for them to persist.
-    public func drain(grace: Duration) async {
-        self.state.withLock { $0.draining = true }
-        let deadline = ContinuousClock.now + grace
-        while !self.running.isEmpty, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        let left = self.running
-        for job in left { job.requestStop() }
-        for job in left { await job.wait() }
     }
 }

@@ -1,4 +1,5 @@
 import AIChatCore
+import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
@@ -8,8 +9,9 @@ import NIOHTTP1
 /// Why a connection could not be used, in words a user may see (never a key or a full URL).
 struct ProviderFailure: Error, CustomStringConvertible {
     let publicMessage: String
-    /// Whether the same request may succeed later (rate limit, overload).
+    /// Whether the same request may be sent again: the provider answered 429, 502 or 503.
     var retryable = false
+    /// The provider's HTTP status; nil when it did not answer.
     var status: Int?
     /// The provider's `Retry-After`, when it sent one.
     var retryAfter: Duration?
@@ -17,10 +19,15 @@ struct ProviderFailure: Error, CustomStringConvertible {
     var description: String { self.publicMessage }
 }
 
-/// Sends provider requests: SSRF checks for personal connections, no redirects, retries with back-off on
-/// 429/5xx before any byte of the answer, and provider errors turned into ``ProviderFailure``.
+/// Sends provider requests: SSRF checks for personal connections, no redirects, provider errors turned into
+/// ``ProviderFailure``, and retries only of what provably did not reach the model.
+///
+/// A connection that cannot be established (name, connect, TLS handshake) is retried by the HTTP client itself, within
+/// its connect timeout, before any byte of the request is written. Once the request was written, it is never sent
+/// again unless the provider answered 429, 502 or 503: a request that broke off without an answer may have been
+/// billed already.
 struct ProviderGateway: Sendable {
-    let http: UpstreamClient
+    let http: ProviderHTTPClient
     let outbound: OutboundGuard
     let cipher: SecretCipher
     let settings: SystemSettingsService
@@ -58,39 +65,35 @@ struct ProviderGateway: Sendable {
         }
     }
 
-    /// The HTTP request; a guarded request connects to an address that was checked (IPv4 first: a name like
-    /// localhost often lists ::1 first while the service listens on IPv4 only). Connecting to the checked address
-    /// means a name that resolves differently a moment later (DNS rebinding) cannot turn the request inward; `Host`
-    /// and the TLS name stay the URL's.
-    static func makeRequest(_ request: ProviderHTTPRequest, checkedAddresses: [String] = []) -> UpstreamRequest {
-        var out = UpstreamRequest(method: HTTPMethod(rawValue: request.method.rawValue), url: request.url)
+    /// The HTTP request as AsyncHTTPClient sends it.
+    static func makeRequest(_ request: ProviderHTTPRequest) -> HTTPClientRequest {
+        var out = HTTPClientRequest(url: request.url)
+        out.method = .init(rawValue: request.method.rawValue)
         for (name, value) in request.headers { out.headers.replaceOrAdd(name: name, value: value) }
-        if request.method == .post { out.body = ByteBuffer(data: request.body) }
-        out.address = checkedAddresses.first { OutboundGuard.parseIPv4($0) != nil } ?? checkedAddresses.first
+        if request.method == .post { out.body = .bytes(ByteBuffer(data: request.body)) }
         return out
     }
 
-    /// Executes once and returns the response when it is a success; provider errors become failures. A `sink`
-    /// receives a successful response's body from its first byte (see ``UpstreamClient/execute(_:deadline:sink:)``).
-    func execute(
-        _ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String], sink: (any UpstreamBodySink)? = nil
-    ) async throws -> UpstreamResponse {
+    /// The address a guarded request connects to: one that was checked, IPv4 first (a name like localhost often
+    /// lists ::1 first while the service listens on IPv4 only).
+    static func connectAddress(_ checked: [String]) -> String? {
+        checked.first { OutboundGuard.parseIPv4($0) != nil } ?? checked.first
+    }
+
+    /// Sends the request once and returns a successful response (close it when done with its body); a provider error
+    /// becomes a ``ProviderFailure``.
+    func execute(_ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String]) async throws -> ProviderHTTPClient.Response {
         let checked = try await self.checkDestination(request.url, guarded: guarded)
-        let response: UpstreamResponse
+        let response: ProviderHTTPClient.Response
         do {
-            let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
-            response = try await self.http.execute(Self.makeRequest(request, checkedAddresses: checked), deadline: deadline, sink: sink)
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch let error as UpstreamError where error == .deadlineExceeded || error == .connectTimeout {
-            throw ProviderFailure(publicMessage: "The AI provider did not answer in time", retryable: true)
-        } catch UpstreamError.invalidURL {
-            throw ProviderFailure(publicMessage: "The connection's base URL is not a valid http(s) URL")
+            response = try await self.http.execute(
+                Self.makeRequest(request), connectingTo: Self.connectAddress(checked), deadline: .now() + .init(timeout), logger: self.logger
+            )
         } catch {
-            self.logger.notice("provider request failed: \(request.description): \(error)")
-            throw ProviderFailure(publicMessage: "Could not reach the AI provider (\(Self.networkReason(error)))", retryable: true)
+            throw self.failure(for: error, request: request)
         }
         guard (200..<300).contains(Int(response.status.code)) else {
+            defer { response.close() }
             let body = (try? await response.body.collect(upTo: 64 * 1024)).map { Data(buffer: $0) } ?? Data()
             let failure = ProviderResponseParser.error(status: Int(response.status.code), body: body)
             throw ProviderFailure(
@@ -101,20 +104,62 @@ struct ProviderGateway: Sendable {
         return response
     }
 
-    /// ``execute`` with up to `retries` retries of retryable failures, waiting per `Retry-After` (capped) or
-    /// with exponential back-off; `onWait` runs before each wait (the stream sends keep-alives meanwhile).
+    /// The whole body of a successful answer, at most `limit` bytes.
+    func fetch(_ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String], upTo limit: Int) async throws -> ByteBuffer {
+        let response = try await self.execute(request, guarded: guarded, timeout: timeout, secrets: secrets)
+        defer { response.close() }
+        do {
+            return try await response.body.collect(upTo: limit)
+        } catch let error as NIOTooManyBytesError {
+            throw ProviderFailure(publicMessage: "The AI provider's answer is larger than \(limit / 1024) KB: \(error)")
+        } catch {
+            throw self.failure(for: error, request: request)
+        }
+    }
+
+    /// What an error of the HTTP client means for the user.
+    func failure(for error: any Error, request: ProviderHTTPRequest) -> any Error {
+        if error is CancellationError || (error as? HTTPClientError) == .cancelled { return CancellationError() }
+        // Ours already: a refusal, an undecodable stream, an answer over the size limit.
+        if error is ProviderFailure || error is ProviderError || error is APIError { return error }
+        if let parser = error as? HTTPParserError {
+            return ProviderFailure(
+                publicMessage: parser == .invalidEOFState
+                    ? "The connection to the AI provider closed before the answer was complete" : "The AI provider sent a malformed response"
+            )
+        }
+        if let client = error as? HTTPClientError {
+            if [.deadlineExceeded, .readTimeout].contains(client) {
+                return ProviderFailure(publicMessage: "The AI provider did not answer in time")
+            }
+            if [.connectTimeout, .getConnectionFromPoolTimeout, .tlsHandshakeTimeout].contains(client) {
+                return ProviderFailure(publicMessage: "Could not reach the AI provider (connect timeout)")
+            }
+            if [.invalidURL, .emptyHost, .emptyScheme].contains(client) {
+                return ProviderFailure(publicMessage: "The connection's base URL is not a valid http(s) URL")
+            }
+            if client == .remoteConnectionClosed {
+                return ProviderFailure(publicMessage: "The connection to the AI provider closed before the answer was complete")
+            }
+        }
+        self.logger.notice("provider request failed: \(request.description): \(error)")
+        return ProviderFailure(publicMessage: "Could not reach the AI provider (\(Self.networkReason(error)))")
+    }
+
+    /// ``execute`` again after a 429, 502 or 503, up to `retries` times, waiting per `Retry-After` (capped) or with
+    /// exponential back-off.
     func executeWithRetry(
-        _ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String], retries: Int = 2, sink: (any UpstreamBodySink)? = nil
-    ) async throws -> UpstreamResponse {
+        _ request: ProviderHTTPRequest, guarded: Bool, timeout: Duration, secrets: [String], retries: Int = 2
+    ) async throws -> ProviderHTTPClient.Response {
         var attempt = 0
         while true {
             do {
-                return try await self.execute(request, guarded: guarded, timeout: timeout, secrets: secrets, sink: sink)
+                return try await self.execute(request, guarded: guarded, timeout: timeout, secrets: secrets)
             } catch let failure as ProviderFailure where failure.retryable && attempt < retries {
                 attempt += 1
                 let backoff = failure.status == 429 ? Duration.seconds(2 * attempt) : Duration.milliseconds(500 * (1 << attempt))
                 let wait = min(failure.retryAfter ?? backoff, Self.longestRetryWait)
-                self.logger.info("provider answered \(failure.status.map(String.init) ?? "no response"); retry \(attempt) in \(wait)")
+                self.logger.info("provider answered \(failure.status.map(String.init) ?? "?"); retry \(attempt) in \(wait)")
                 try await Task.sleep(for: wait)
             }
         }
@@ -136,9 +181,16 @@ struct ProviderGateway: Sendable {
     static func networkReason(_ error: any Error) -> String {
         let text = String(describing: error).lowercased()
         if text.contains("refused") { return "connection refused" }
-        if text.contains("resolve") || text.contains("dns") || text.contains("nodename") { return "host not found" }
+        if text.contains("resolve") || text.contains("dns") || text.contains("nodename") || text.contains("lookup") { return "host not found" }
         if text.contains("tls") || text.contains("ssl") || text.contains("certificate") { return "TLS error" }
         if text.contains("reset") || text.contains("closed") { return "connection closed" }
         return "network error"
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 }

@@ -11,10 +11,9 @@ struct ProviderModelSource: ModelSource {
     func listModels(_ connection: Connection) async throws -> [ListedModel] {
         let endpoint = try self.gateway.endpoint(for: connection)
         let request = try ProviderRequestBuilder(endpoint).listModels()
-        let response = try await self.gateway.execute(
-            request, guarded: !connection.isSystem, timeout: Self.timeout, secrets: [endpoint.apiKey].compactMap { $0 }
+        let body = try await self.gateway.fetch(
+            request, guarded: !connection.isSystem, timeout: Self.timeout, secrets: [endpoint.apiKey].compactMap { $0 }, upTo: 16 << 20
         )
-        let body = try await response.body.collect(upTo: 16 << 20)
         do {
             return try ProviderResponseParser.models(kind: endpoint.kind, body: Data(buffer: body)).compactMap { model in
                 // Ids are stored and sent back as given: one PostgreSQL could not store (U+0000) is left out.
@@ -34,10 +33,9 @@ struct ConnectionVerifier {
         do {
             let endpoint = try self.gateway.endpoint(for: connection)
             let request = try ProviderRequestBuilder(endpoint).verify()
-            let response = try await self.gateway.execute(
-                request, guarded: guarded, timeout: ProviderModelSource.timeout, secrets: [endpoint.apiKey].compactMap { $0 }
+            _ = try await self.gateway.fetch(
+                request, guarded: guarded, timeout: ProviderModelSource.timeout, secrets: [endpoint.apiKey].compactMap { $0 }, upTo: 16 << 20
             )
-            _ = try await response.body.collect(upTo: 16 << 20)
         } catch let error as ProviderError {
             throw ProviderFailure(publicMessage: error.publicMessage)
         }

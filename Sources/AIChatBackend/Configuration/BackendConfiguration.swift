@@ -15,7 +15,8 @@ public enum AppMode: String, CaseIterable, Sendable {
 /// (development), `DATABASE_URL` (file:./data/app.db), `JWT_SECRET` and `ENCRYPTION_KEY` (generated and kept in
 /// the data folder when unset), `APP_MODE` (single), `DEFAULT_CONTEXT_TOKEN_LIMIT` (4000), `ENABLE_CORS` (true),
 /// `CORS_ORIGIN` (*), `LOG_LEVEL`, `COOKIE_SECURE` (auto), `MAX_BODY_BYTES` (32 MiB), `MAX_ANSWER_BYTES` (8 MiB),
-/// `HTTP_IDLE_TIMEOUT_S` (75), `LOGIN_MAX_FAILURES` (10), `LOGIN_WINDOW_SECONDS` (900), `BCRYPT_COST` (12), and the
+/// `HTTP_IDLE_TIMEOUT_S` (75), `LOGIN_MAX_FAILURES` (10), `LOGIN_WINDOW_SECONDS` (900), `BCRYPT_COST` (12),
+/// `PROVIDER_MAX_CONNECTIONS` (2048), `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` (none), and the
 /// fallbacks of the system settings (see ``SystemSettingKey``).
 public struct BackendConfiguration: Sendable {
     public var host: String
@@ -46,6 +47,11 @@ public struct BackendConfiguration: Sendable {
     public var systemOAuthToken: String?
     /// Bearer token for Azure connections using Microsoft Entra ID (`AZURE_ACCESS_TOKEN`).
     public var azureAccessToken: String?
+    /// Connections to one provider host at once (`PROVIDER_MAX_CONNECTIONS`): an answer streams over one of its own,
+    /// so this bounds the answers streaming from one provider; more wait for a free connection.
+    public var providerMaxConnections: Int
+    /// The outbound proxy for provider requests (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`).
+    var proxy: ProxySettings
     /// Raw environment, for the per-key fallbacks of system settings.
     public var env: EnvironmentValues
 
@@ -88,6 +94,8 @@ public struct BackendConfiguration: Sendable {
         self.modelsTTLSeconds = try env.integer("MODELS_TTL_S", default: 120, range: 0...604_800)
         self.systemOAuthToken = env.string("SYSTEM_OAUTH_TOKEN")
         self.azureAccessToken = env.string("AZURE_ACCESS_TOKEN")
+        self.providerMaxConnections = try env.integer("PROVIDER_MAX_CONNECTIONS", default: 2048, range: 1...65_536)
+        self.proxy = try ProxySettings(env: env)
         for name in SystemSettingKey.allCases.compactMap(\.environmentFallback) {
             _ = try SystemSettingKey.validateEnvironment(name, env: env)
         }

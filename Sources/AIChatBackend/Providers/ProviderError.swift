@@ -49,11 +49,14 @@ public enum ProviderError: Error, Sendable, Equatable {
         return message
     }
 
-    /// Whether retrying the same request later may succeed (rate limits, overload, server errors).
+    /// Whether the same request may be sent again: the provider refused it for now (429 rate limit, 502 bad gateway,
+    /// 503 overloaded) without working on it. Other failures may have reached the model, and are not repeated.
     public var isRetryable: Bool {
         guard case .upstream(let status?, _) = self else { return false }
-        return status == 408 || status == 429 || status >= 500
+        return Self.retryableStatuses.contains(status)
     }
+
+    static let retryableStatuses: Set<Int> = [429, 502, 503]
 
     /// Shortens a provider text and masks anything that looks like a credential or a URL query.
     static func sanitized(_ text: String, limit: Int = 500) -> String {

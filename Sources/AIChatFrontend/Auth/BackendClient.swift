@@ -1,4 +1,5 @@
 import AIChatCore
+import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -10,7 +11,7 @@ import NIOHTTP1
 /// Each call carries the browser's `token` cookie and the `X-Forwarded-*` headers of the page request, so the
 /// backend sees the real client address (login throttling) and scheme (cookie `Secure` flag).
 struct BackendClient: Sendable {
-    let client: UpstreamClient
+    let client: HTTPClient
     let baseURL: String
 
     /// A backend answer: status and the parsed JSON body (nil when it was not JSON).
@@ -36,7 +37,8 @@ struct BackendClient: Sendable {
     }
 
     func call(_ method: HTTPMethod, _ path: String, body: JSONValue? = nil, token: String?, for request: Request, remote: String?) async throws -> Reply {
-        var upstream = UpstreamRequest(method: method, url: self.baseURL + path)
+        var upstream = HTTPClientRequest(url: self.baseURL + path)
+        upstream.method = method
         upstream.headers.add(name: "Accept", value: "application/json")
         if let token { upstream.headers.add(name: "Cookie", value: "token=\(token)") }
         let proto = request.headers[.xForwardedProto] ?? request.head.scheme ?? "http"
@@ -46,18 +48,19 @@ struct BackendClient: Sendable {
         if let host = request.head.authority { upstream.headers.add(name: "X-Forwarded-Host", value: host) }
         if let body {
             upstream.headers.add(name: "Content-Type", value: "application/json")
-            upstream.body = ByteBuffer(data: try JSONEncoder().encode(body))
+            upstream.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
         }
-        let response: UpstreamResponse
+        let status: Int
         let bytes: ByteBuffer
         do {
-            response = try await self.client.execute(upstream, deadline: .now() + .seconds(15))
+            let response = try await self.client.execute(upstream, deadline: .now() + .seconds(15))
+            status = Int(response.status.code)
             bytes = try await response.body.collect(upTo: 8 << 20)
         } catch {
             throw Unavailable(reason: "\(error)")
         }
-        if response.status.code >= 500 { throw Unavailable(reason: "HTTP \(response.status.code)") }
-        return Reply(status: Int(response.status.code), json: try? JSONValue.parse(Data(buffer: bytes)))
+        if status >= 500 { throw Unavailable(reason: "HTTP \(status)") }
+        return Reply(status: status, json: try? JSONValue.parse(Data(buffer: bytes)))
     }
 }
 

@@ -28,6 +28,15 @@ struct ChatFixture: Sendable {
         return ChatFixture(token: token, connectionId: connectionId, sessionId: sessionId)
     }
 
+    /// A signed-in admin with a session on a connection to `baseURL` (a ``RawServer``); returns the token and session.
+    static func session(_ client: any TestClientProtocol, baseURL: String) async throws -> (token: String, sessionId: Int) {
+        let token = try await client.register("admin")
+        let connection = try await client.call(.post, "/api/connections", json: ["provider": "openai", "baseUrl": baseURL + "/v1", "modelIds": ["m"]], token: token)
+        let connectionId = try #require(connection.data?["id"]?.int, "\(connection.json)")
+        let session = try await client.call(.post, "/api/sessions", json: ["connectionId": connectionId, "rawId": "m"], token: token)
+        return (token, try #require(session.data?["id"]?.int, "\(session.json)"))
+    }
+
     /// Opens registration (as the fixture's admin) and registers another user; returns that user's token.
     func registerAnother(_ username: String, _ client: any TestClientProtocol) async throws -> String {
         _ = try await client.call(.put, "/api/settings/system", json: ["registration_enabled": true], token: self.token)

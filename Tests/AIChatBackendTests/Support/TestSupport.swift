@@ -29,6 +29,7 @@ enum TestEnv {
     static func values(directory: String, _ overrides: [String: String] = [:]) -> EnvironmentValues {
         var values = [
             "APP_ENV": "test",
+            "HOST": "127.0.0.1",
             "DATABASE_URL": "file:\(directory)/app.db",
             "JWT_SECRET": secret,
             "ENCRYPTION_KEY": "test-encryption-key",
@@ -46,26 +47,19 @@ enum TestEnv {
     }
 }
 
-/// Builds a backend on a fresh database file, runs `body` against its router, and cleans up.
+/// Builds a backend on a fresh database file, runs `body` against it listening on a free port (the server as the
+/// backend runs it, idle timeout and shutdown included), and cleans up.
 func withBackend<T: Sendable>(
     _ overrides: [String: String] = [:],
     directory existing: TemporaryDirectory? = nil,
-    live: Bool = false,
     _ body: @Sendable (Backend, any TestClientProtocol) async throws -> T
 ) async throws -> T {
     let directory = try existing ?? TemporaryDirectory()
     let configuration = try BackendConfiguration(env: TestEnv.values(directory: directory.path, overrides))
     let backend = try await Backend.make(configuration: configuration, logger: TestEnv.logger)
-    // The server as the backend runs it (idle timeout included), on a free port.
-    let responder = backend.responder()
-    let app = Application(
-        responder: responder,
-        server: backend.server(responder, logger: TestEnv.logger),
-        configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-        logger: TestEnv.logger
-    )
+    let app = backend.application(port: 0)
     do {
-        let result = try await app.test(live ? .live : .router) { client in try await body(backend, client) }
+        let result = try await app.test(.live) { client in try await body(backend, client) }
         await backend.shutdown()
         if existing == nil { directory.remove() }
         return result
