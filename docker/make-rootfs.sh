@@ -104,11 +104,17 @@ ldconfig -r "$ROOT"
 
 # Package records and licences of everything taken from the base.
 # dpkg records some files under /lib or /bin and others under /usr: each path is looked up in every form.
+# (awk reads all of dpkg-query's output: a reader that stops early, such as `head`, can end dpkg-query with SIGPIPE,
+# which pipefail turns into a failed build.)
 owner_of() {
-  local path=$1 real candidate
+  local path=$1 real candidate owner
   real=$(realpath "$path")
   for candidate in "$path" "$real" "${path#/usr}" "/usr$path" "${real#/usr}"; do
-    dpkg-query -S "$candidate" 2>/dev/null | grep -v '^diversion' | head -n 1 | sed 's/: \/.*//' && return 0
+    owner=$(dpkg-query -S "$candidate" 2>/dev/null | awk '!/^diversion/ && !found { sub(/: \/.*/, ""); print; found = 1 }') || true
+    if [ -n "$owner" ]; then
+      echo "$owner"
+      return 0
+    fi
   done
   return 0
 }

@@ -296,6 +296,10 @@ import Testing
                 #expect(reply.status == .ok)
                 #expect(reply.data?["content"]?.string == "Whole answer")
                 #expect(reply.data?["usage"]?["total_tokens"]?.int == 17)
+                // As the original: the budget and what is left of it after the prompt.
+                let limit = try #require(reply.data?["usage"]?["context_limit"]?.int)
+                let prompt = try #require(reply.data?["usage"]?["prompt_tokens"]?.int)
+                #expect(reply.data?["usage"]?["context_remaining"]?.int == max(0, limit - prompt))
                 fake.enqueue(.status(500, body: "boom"), .status(500, body: "boom"), .status(500, body: "boom"))
                 let failed = try await client.call(.post, "/api/chat/completion", json: ["sessionId": chat.sessionId, "content": "q2"], token: chat.token)
                 #expect(failed.status == .badGateway)

@@ -124,7 +124,11 @@ import Testing
             #expect(cleared.data?["context_token_limit"]?.int == 8000)
             #expect(cleared.data?["context_token_limit_override"] == .null)
             #expect(try await client.call(.put, "/api/settings/personal", json: ["theme": "pink"], token: token).error == "theme must be one of: light, dark, system")
-            #expect(try await client.call(.put, "/api/settings/personal", json: ["context_token_limit": 5], token: token).status == .badRequest)
+            // The original's range: 1000–32000.
+            for outside in [5, 999, 32001] {
+                #expect(try await client.call(.put, "/api/settings/personal", json: ["context_token_limit": outside], token: token).status == .badRequest)
+            }
+            #expect(try await client.call(.put, "/api/settings/personal", json: ["context_token_limit": 1000], token: token).status == .ok)
             #expect(try await client.call(.get, "/api/settings/personal").status == .unauthorized)
         }
     }

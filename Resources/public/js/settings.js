@@ -248,12 +248,12 @@ const pages = {
   'personal.preferences'(body) {
     const theme = select([['system', t('theme.system')], ['light', t('theme.light')], ['dark', t('theme.dark')]], store.personal.theme || 'system');
     const language = select([['zh-CN', '简体中文'], ['en', 'English']], store.personal.language || 'zh-CN');
-    const limit = input({ type: 'number', min: 256, max: 10000000, step: 256, value: store.personal.context_token_limit ?? 4000 });
+    const limit = input({ type: 'number', min: 1000, max: 32000, step: 1000, value: store.personal.context_token_limit ?? 4000 });
     theme.addEventListener('change', () => setTheme(theme.value));
     language.addEventListener('change', () => setLanguage(language.value));
     const save = h('button', { class: 'btn btn-primary', type: 'button', onclick: async () => {
       const value = Number(limit.value);
-      if (!Number.isInteger(value) || value < 256 || value > 10000000) return toast(t('prefs.limitRange'), 'error');
+      if (!Number.isInteger(value) || value < 1000 || value > 32000) return toast(t('prefs.limitRange'), 'error');
       const result = await attempt(() => api('/settings/personal', { method: 'PUT', body: { context_token_limit: value } }));
       if (result) store.personal = result;
     } }, t('common.save'));

@@ -158,10 +158,21 @@ struct ChatController {
         let assistantMessageId: Int?
     }
 
+    /// The answer's usage as the stream's last `usage` event reports it: `context_remaining` = max(0, limit − prompt).
     struct UsageJSON: Encodable, Sendable {
         let prompt_tokens: Int
         let completion_tokens: Int
         let total_tokens: Int
+        let context_limit: Int?
+        let context_remaining: Int?
+
+        init(_ row: UsageRow) {
+            self.prompt_tokens = row.promptTokens
+            self.completion_tokens = row.completionTokens
+            self.total_tokens = row.totalTokens
+            self.context_limit = row.contextLimit
+            self.context_remaining = row.contextLimit.map { max(0, $0 - row.promptTokens) }
+        }
     }
 
     /// Like `/stream`, but waits for the whole answer and returns it as JSON (502 when the provider failed).
@@ -182,7 +193,7 @@ struct ChatController {
         return Envelope(
             CompletionResult(
                 content: answer?.content ?? "", reasoning: answer?.reasoning,
-                usage: round.map { UsageJSON(prompt_tokens: $0.promptTokens, completion_tokens: $0.completionTokens, total_tokens: $0.totalTokens) },
+                usage: round.map(UsageJSON.init),
                 messageId: userMessageId, assistantMessageId: answer?.id
             )
         )

@@ -2,17 +2,18 @@ import AIChatCore
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import SQLKit
 import SQLiteKit
 import VaporCSQLite
 
-/// One open SQLite connection that runs statements on the calling thread and keeps them prepared.
+/// One open SQLite connection that keeps its statements prepared and runs them on the database's own threads.
 ///
-/// Statements run where the caller runs instead of on a separate thread pool: with the database in WAL mode and its
-/// pages in the operating system's cache, a statement takes tens of microseconds, less than two thread hand-offs
-/// would, and none of them waits on another connection (one writer at a time, readers never block). The few waits
-/// SQLite can still meet (another process holding the write lock) are retried with a suspension instead of a
-/// sleeping thread, and checkpoints, which write to disk, run elsewhere (``SQLiteAppDatabase``).
+/// A statement blocks the thread it runs on while SQLite reads or writes the file, which on a cold cache or a network
+/// volume can take long: so statements never run on an event loop or the tasks' shared threads, but on
+/// ``threads``, a pool of their own (one hop there and back per statement). Waits for another process's lock are
+/// retried with a suspension instead of a sleeping thread, and checkpoints run on a connection of their own
+/// (``SQLiteAppDatabase``).
 ///
 /// Not safe for concurrent use: the owner hands it to one task at a time.
 final class SQLiteHandle: @unchecked Sendable {
@@ -80,20 +81,28 @@ final class SQLiteHandle: @unchecked Sendable {
         }
     }
 
-    /// `sql` with `binds`; `onRow` gets each result row. A statement that finds the database locked by another
-    /// process is tried again after a short suspension, for up to ``busyLimit``.
+    /// The threads statements run on: as many as the database has connections at most (one writer, four readers).
+    static let threads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 5)
+        pool.start()
+        return pool
+    }()
+
+    /// `sql` with `binds`, run on ``threads``; `onRow` gets each result row afterwards, on the caller. A statement that
+    /// finds the database locked by another process is tried again after a short suspension, for up to ``busyLimit``.
     func execute(_ sql: String, _ binds: [any Encodable & Sendable], _ onRow: (SQLiteResultRow) throws -> Void) async throws {
         var waited = Duration.zero
         var pause = Duration.milliseconds(1)
         while true {
-            var delivered = false
-            let status = try self.run(sql, binds) { row in
-                delivered = true
-                try onRow(row)
+            let (status, rows) = try await Self.threads.runIfActive {
+                var rows: [SQLiteResultRow] = []
+                let status = try self.run(sql, binds) { rows.append($0) }
+                return (status, rows)
             }
+            for row in rows { try onRow(row) }
             guard Self.isBusy(status) else { return }
             // A statement that already produced rows is not repeated (its rows would arrive twice).
-            guard !delivered, waited < self.busyLimit else { throw self.failure(status, sql: sql) }
+            guard rows.isEmpty, waited < self.busyLimit else { throw self.failure(status, sql: sql) }
             try await Task.sleep(for: pause)
             waited += pause
             pause = min(pause * 2, .milliseconds(50))

@@ -24,7 +24,7 @@ public protocol MessageRepository: Sendable {
     /// The newest answer to a user message, if any.
     func latestAnswer(sessionId: Int, parentId: Int) async throws -> ChatMessageRecord?
     /// The conversation as the model sees it: user messages and the newest version of each answer, oldest first,
-    /// at most the newest `limit`, without `excluding`.
+    /// at most the newest `limit`, without `excluding`; without images and reasoning, which a prompt does not carry.
     func history(sessionId: Int, excluding: Int?, limit: Int) async throws -> [ChatMessageRecord]
     /// Replaces a user message's text and removes everything said after it (edit and resend).
     func rewrite(userMessageId: Int, sessionId: Int, content: String) async throws -> ChatMessageRecord?
@@ -64,6 +64,12 @@ public struct SQLMessageRepository: MessageRepository {
     static let columns = """
         m."id", m."sessionId", m."role", m."content", m."clientMessageId", m."reasoning", m."reasoningDurationSeconds", m."createdAt",
         m."status", m."imagesJson", m."parentId", m."model"
+        """
+
+    /// What a prompt needs of the history: no images (only the current question's are sent) and no reasoning.
+    static let historyColumns = """
+        m."id", m."sessionId", m."role", m."content", m."clientMessageId", NULL AS "reasoning", NULL AS "reasoningDurationSeconds",
+        m."createdAt", m."status", NULL AS "imagesJson", m."parentId", m."model"
         """
 
     static func decode(_ row: any SQLRow) throws -> ChatMessageRecord {
@@ -246,7 +252,7 @@ public struct SQLMessageRepository: MessageRepository {
         try await self.database.read { sql in
             try await sql.raw(
                 """
-                SELECT \(unsafeRaw: Self.columns) FROM "messages" m
+                SELECT \(unsafeRaw: Self.historyColumns) FROM "messages" m
                 WHERE m."sessionId" = \(bind: sessionId) AND m."id" <> \(bind: excluding ?? 0)
                     AND (m."role" <> 'assistant' OR m."parentId" IS NULL
                         OR m."id" = (SELECT MAX(v."id") FROM "messages" v WHERE v."parentId" = m."parentId" AND v."role" = 'assistant'))

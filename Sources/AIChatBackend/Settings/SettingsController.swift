@@ -99,7 +99,7 @@ struct SettingsController {
         let user = try context.requireUser()
         let body = try await request.jsonObject(limit: self.bodyLimit)
         var changes: [String: String?] = [:]
-        switch try body.presentInteger("context_token_limit", in: 256...10_000_000) {
+        switch try body.presentInteger("context_token_limit", in: 1000...32000) {
             case .absent: break
             case .null: changes["context_token_limit"] = .some(nil)
             case .value(let limit): changes["context_token_limit"] = String(limit)
