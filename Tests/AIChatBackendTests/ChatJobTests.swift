@@ -1,8 +1,8 @@
 import AIChatCore
 import AsyncHTTPClient
 import Foundation
-import SQLKit
 import HummingbirdTesting
+import SQLKit
 import Testing
 
 @testable import AIChatBackend
@@ -18,7 +18,8 @@ import Testing
                 let chat = try await ChatFixture.make(client, fake: fake)
                 fake.enqueue(Self.slowAnswer(200))
                 let port = try #require(client.port)
-                let stream = try await LiveStream.open(port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "long"], token: chat.token)
+                let stream = try await LiveStream.open(
+                    port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "long"], token: chat.token)
                 _ = try await stream.read { $0.contains("w2 ") }
                 let stop = try await client.call(.post, "/api/chat/stop", json: ["sessionId": chat.sessionId], token: chat.token)
                 #expect(stop.json["message"]?.string == "Generation stopped")
@@ -62,7 +63,8 @@ import Testing
                     #expect(try await eventually { fake.closedEarly == 1 })
                     #expect(try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items.isEmpty)
                     let usageRows = try await backend.database.read { sql in
-                        try await sql.raw("SELECT COUNT(*) AS \"n\" FROM \"usage_metrics\" WHERE \"sessionId\" = \(bind: chat.sessionId)").first()?.decode(column: "n", as: Int.self)
+                        try await sql.raw("SELECT COUNT(*) AS \"n\" FROM \"usage_metrics\" WHERE \"sessionId\" = \(bind: chat.sessionId)").first()?
+                            .decode(column: "n", as: Int.self)
                     }
                     #expect(usageRows == 0)
                 }
@@ -76,7 +78,8 @@ import Testing
             try await withBackend(["APP_MODE": "multi"]) { backend, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 let bob = try await chat.registerAnother("bob", client)
-                let session = try await client.call(.post, "/api/sessions", json: ["connectionId": chat.connectionId, "rawId": "gpt-test"], token: bob)
+                let session = try await client.call(
+                    .post, "/api/sessions", json: ["connectionId": chat.connectionId, "rawId": "gpt-test"], token: bob)
                 let sessionId = try #require(session.data?["id"]?.int, "\(session.json)")
                 fake.enqueue(Self.slowAnswer(200))
                 let stream = try await LiveStream.open(
@@ -98,15 +101,18 @@ import Testing
             try await withBackend(["HTTP_IDLE_TIMEOUT_S": "1"]) { _, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 let port = try #require(client.port)
-                let unfinished = try await RawClient.sendAndAwaitClose(port: port, "GET /api/settings/health HTTP/1.1\r\nHost: x\r\n", limit: .seconds(5))
+                let unfinished = try await RawClient.sendAndAwaitClose(
+                    port: port, "GET /api/settings/health HTTP/1.1\r\nHost: x\r\n", limit: .seconds(5))
                 #expect(unfinished != nil, "a request head that never ends keeps the connection open")
-                let kept = try await RawClient.sendAndAwaitClose(port: port, "GET /api/settings/health HTTP/1.1\r\nHost: x\r\n\r\n", limit: .seconds(5))
+                let kept = try await RawClient.sendAndAwaitClose(
+                    port: port, "GET /api/settings/health HTTP/1.1\r\nHost: x\r\n\r\n", limit: .seconds(5))
                 #expect(kept?.received.hasPrefix("HTTP/1.1 200") == true)
                 #expect(kept.map { $0.after >= .milliseconds(900) } == true, "closed only after the idle time")
 
                 // (The test client's own kept-alive connection has been closed by now, so the stream uses another client.)
                 fake.enqueue(Self.slowAnswer(25, delay: .milliseconds(100)))
-                let stream = try await LiveStream.open(port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "slow"], token: chat.token)
+                let stream = try await LiveStream.open(
+                    port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "slow"], token: chat.token)
                 let sse = SSEBody(try await stream.read { _ in false })
                 #expect(sse.types.last == "complete")
                 #expect(sse.content.hasSuffix("w24 "))
@@ -160,7 +166,8 @@ import Testing
                 fake.enqueue(Self.slowAnswer(12, delay: .milliseconds(40)))
                 let port = try #require(client.port)
                 do {
-                    let first = try await LiveStream.open(port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                    let first = try await LiveStream.open(
+                        port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
                     _ = try await first.read { $0.contains("w1 ") }
                 }  // the first client goes away mid-answer
                 let again = try await LiveStream.open(port: port, path: "/api/chat/sessions/\(chat.sessionId)/stream", json: nil, token: chat.token)
@@ -185,7 +192,8 @@ import Testing
                 let chat = try await ChatFixture.make(client, fake: fake)
                 fake.enqueue(Self.slowAnswer(500))
                 let port = try #require(client.port)
-                let stream = try await LiveStream.open(port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                let stream = try await LiveStream.open(
+                    port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
                 _ = try await stream.read { $0.contains("w1 ") }
                 await backend.registry.drain(grace: .milliseconds(100))
                 let stored = try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items
@@ -195,7 +203,8 @@ import Testing
                 let rest = SSEBody(try await stream.read { _ in false })
                 #expect(rest.types.last == "complete")
                 // While draining, new answers are refused cleanly.
-                let refused = try await client.call(.post, "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "more"], token: chat.token)
+                let refused = try await client.call(
+                    .post, "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "more"], token: chat.token)
                 #expect(refused.status == .serviceUnavailable)
                 // The answer starts inside the message's transaction: a refused one leaves no unanswered message.
                 #expect(try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items.count == 2)
@@ -209,12 +218,16 @@ import Testing
                 let chat = try await ChatFixture.make(client, fake: fake)
                 fake.enqueue(Self.slowAnswer(30))
                 let port = try #require(client.port)
-                let stream = try await LiveStream.open(port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "a", "clientMessageId": "m1"], token: chat.token)
+                let stream = try await LiveStream.open(
+                    port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "a", "clientMessageId": "m1"],
+                    token: chat.token)
                 _ = try await stream.read { $0.contains("w0 ") }
                 let busy = try await client.call(.post, "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "b"], token: chat.token)
                 #expect(busy.status == .conflict)
                 // The same message again attaches to the running answer instead.
-                let same = try await LiveStream.open(port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "a", "clientMessageId": "m1"], token: chat.token)
+                let same = try await LiveStream.open(
+                    port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "a", "clientMessageId": "m1"],
+                    token: chat.token)
                 let sse = SSEBody(try await same.read { _ in false })
                 #expect(sse.types.last == "complete")
                 #expect(fake.chatRequests.count == 1)
@@ -231,7 +244,8 @@ import Testing
                 _ = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
                 let first = try #require(try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items.last)
                 fake.enqueue(.chunks(FakeStreams.openAI(["Second"]), contentType: "text/event-stream"))
-                let (_, sse, _) = try await client.stream("/api/chat/regenerate", json: ["sessionId": chat.sessionId, "messageId": first.id], token: chat.token)
+                let (_, sse, _) = try await client.stream(
+                    "/api/chat/regenerate", json: ["sessionId": chat.sessionId, "messageId": first.id], token: chat.token)
                 #expect(sse.content == "Second")
                 let all = try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items
                 #expect(all.map(\.content) == ["q", "First", "Second"])
@@ -240,7 +254,9 @@ import Testing
                 #expect(fake.chatRequests.last?.json?["messages"]?.array?.count == 1)
                 let history = try await backend.messages.history(sessionId: chat.sessionId, excluding: nil, limit: 10)
                 #expect(history.map(\.content) == ["q", "Second"])
-                #expect(try await client.call(.post, "/api/chat/regenerate", json: ["sessionId": chat.sessionId, "messageId": 999], token: chat.token).error == "Message not found")
+                #expect(
+                    try await client.call(.post, "/api/chat/regenerate", json: ["sessionId": chat.sessionId, "messageId": 999], token: chat.token)
+                        .error == "Message not found")
             }
         }
     }
@@ -254,9 +270,11 @@ import Testing
                     fake.enqueue(.chunks(FakeStreams.openAI([answer]), contentType: "text/event-stream"))
                     _ = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": question], token: chat.token)
                 }
-                let firstAnswer = try #require(try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items.first { $0.content == "a1" })
+                let firstAnswer = try #require(
+                    try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items.first { $0.content == "a1" })
                 fake.enqueue(.chunks(FakeStreams.openAI(["a1 again"]), contentType: "text/event-stream"))
-                _ = try await client.stream("/api/chat/regenerate", json: ["sessionId": chat.sessionId, "messageId": firstAnswer.id], token: chat.token)
+                _ = try await client.stream(
+                    "/api/chat/regenerate", json: ["sessionId": chat.sessionId, "messageId": firstAnswer.id], token: chat.token)
                 // Regenerating the first answer sends only what precedes it.
                 #expect(fake.chatRequests.last?.json?["messages"]?.array?.compactMap { $0["content"]?.string } == ["q1"])
                 fake.enqueue(.chunks(FakeStreams.openAI(["a3"]), contentType: "text/event-stream"))
@@ -278,7 +296,8 @@ import Testing
                 let firstQuestion = try #require(try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items.first)
                 fake.enqueue(.chunks(FakeStreams.openAI(["Edited answer"]), contentType: "text/event-stream"))
                 let (_, sse, _) = try await client.stream(
-                    "/api/chat/edit", json: ["sessionId": chat.sessionId, "messageId": firstQuestion.id, "content": "Better question"], token: chat.token
+                    "/api/chat/edit", json: ["sessionId": chat.sessionId, "messageId": firstQuestion.id, "content": "Better question"],
+                    token: chat.token
                 )
                 #expect(sse.content == "Edited answer")
                 let all = try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items
@@ -292,7 +311,8 @@ import Testing
             try await withBackend { _, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 fake.enqueue(.chunks(FakeStreams.openAI(["Whole ", "answer"]), contentType: "text/event-stream"))
-                let reply = try await client.call(.post, "/api/chat/completion", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                let reply = try await client.call(
+                    .post, "/api/chat/completion", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
                 #expect(reply.status == .ok)
                 #expect(reply.data?["content"]?.string == "Whole answer")
                 #expect(reply.data?["usage"]?["total_tokens"]?.int == 17)
@@ -301,7 +321,8 @@ import Testing
                 let prompt = try #require(reply.data?["usage"]?["prompt_tokens"]?.int)
                 #expect(reply.data?["usage"]?["context_remaining"]?.int == max(0, limit - prompt))
                 fake.enqueue(.status(500, body: "boom"), .status(500, body: "boom"), .status(500, body: "boom"))
-                let failed = try await client.call(.post, "/api/chat/completion", json: ["sessionId": chat.sessionId, "content": "q2"], token: chat.token)
+                let failed = try await client.call(
+                    .post, "/api/chat/completion", json: ["sessionId": chat.sessionId, "content": "q2"], token: chat.token)
                 #expect(failed.status == .badGateway)
                 #expect(failed.error?.hasPrefix("AI API request failed: 500") == true)
             }
@@ -313,19 +334,22 @@ import Testing
             try await withBackend { backend, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 for index in 0..<7 {
-                    _ = try await backend.messages.insertUser(sessionId: chat.sessionId, userId: 1, content: "m\(index)", clientMessageId: nil, images: [], retitle: nil)
+                    _ = try await backend.messages.insertUser(
+                        sessionId: chat.sessionId, userId: 1, content: "m\(index)", clientMessageId: nil, images: [], retitle: nil)
                 }
                 let newest = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages?limit=3", token: chat.token)
                 #expect(newest.data?["messages"]?.array?.compactMap { $0["content"]?.string } == ["m4", "m5", "m6"])
                 #expect(newest.data?["hasMore"]?.bool == true)
                 let firstId = try #require(newest.data?["messages"]?[0]?["id"]?.int)
-                let older = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages?limit=3&beforeId=\(firstId)", token: chat.token)
+                let older = try await client.call(
+                    .get, "/api/chat/sessions/\(chat.sessionId)/messages?limit=3&beforeId=\(firstId)", token: chat.token)
                 #expect(older.data?["messages"]?.array?.compactMap { $0["content"]?.string } == ["m1", "m2", "m3"])
                 #expect(older.data?["hasMore"]?.bool == true)
                 let page3 = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages?limit=3&page=3", token: chat.token)
                 #expect(page3.data?["messages"]?.array?.compactMap { $0["content"]?.string } == ["m0"])
                 #expect(page3.data?["hasMore"]?.bool == false)
-                #expect(try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages?beforeId=x", token: chat.token).status == .badRequest)
+                #expect(
+                    try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages?beforeId=x", token: chat.token).status == .badRequest)
             }
         }
     }

@@ -12,7 +12,8 @@ import Testing
             try await withBackend { backend, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 fake.enqueue(.chunks(FakeStreams.openAI(["Hel", "lo", "!"], reasoning: ["Think", "ing"]), contentType: "text/event-stream"))
-                let (status, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "Hi there"], token: chat.token)
+                let (status, sse, _) = try await client.stream(
+                    "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "Hi there"], token: chat.token)
                 #expect(status == .ok)
                 #expect(sse.types.first == "start")
                 #expect(sse.types.last == "complete")
@@ -83,7 +84,9 @@ import Testing
                 // Identical text without an id is a new turn (no time-window merging).
                 fake.enqueue(.chunks(FakeStreams.openAI(["Two"]), contentType: "text/event-stream"))
                 _ = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "Repeat"], token: chat.token)
-                #expect(try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token).data?["messages"]?.array?.count == 4)
+                #expect(
+                    try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token).data?["messages"]?.array?.count
+                        == 4)
                 _ = backend
             }
         }
@@ -108,9 +111,11 @@ import Testing
             try await withBackend(["MAX_ANSWER_BYTES": "2048"]) { _, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 let piece = String(repeating: "abcdefgh", count: 16)
-                fake.enqueue(.chunks(FakeStreams.openAI(Array(repeating: piece, count: 400)), contentType: "text/event-stream", delay: .milliseconds(5)))
+                fake.enqueue(
+                    .chunks(FakeStreams.openAI(Array(repeating: piece, count: 400)), contentType: "text/event-stream", delay: .milliseconds(5)))
                 let started = ContinuousClock.now
-                let (status, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "go on"], token: chat.token)
+                let (status, sse, _) = try await client.stream(
+                    "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "go on"], token: chat.token)
                 #expect(status == .ok)
                 #expect(sse.types.last == "error")
                 #expect(sse.last("error")?["error"]?.string == "The answer was cut off: it grew beyond 2 KB")
@@ -131,7 +136,10 @@ import Testing
     @Test func brokenProviderResponsesAreNamed() async throws {
         let event = #"data: {"choices":[{"delta":{"content":"part"}}]}"# + "\n\n"
         let cases = [
-            ("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nhello\r\n", "The AI provider sent a malformed response"),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nhello\r\n",
+                "The AI provider sent a malformed response"
+            ),
             (
                 "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 100000\r\n\r\n" + event,
                 "The connection to the AI provider closed before the answer was complete"
@@ -158,7 +166,8 @@ import Testing
                 let (token, sessionId) = try await ChatFixture.session(client, baseURL: baseURL)
                 let before = RawServer.requests(to: baseURL)
                 let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": sessionId, "content": "q"], token: token)
-                #expect(sse.last("error")?["error"]?.string == "The connection to the AI provider closed before the answer was complete", "\(sse.events)")
+                #expect(
+                    sse.last("error")?["error"]?.string == "The connection to the AI provider closed before the answer was complete", "\(sse.events)")
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(RawServer.requests(to: baseURL) - before == 1, "sent exactly once")
             }
@@ -186,14 +195,17 @@ import Testing
             try await withBackend { _, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 fake.enqueue(.status(401, body: #"{"error":{"message":"Incorrect API key provided: sk-test-secret-key-123456"}}"#))
-                let (status, sse, raw) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                let (status, sse, raw) = try await client.stream(
+                    "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
                 #expect(status == .ok)
                 #expect(sse.types.first == "start")
                 #expect(sse.types.last == "error")
                 #expect(sse.last("error")?["error"]?.string?.hasPrefix("AI API request failed: 401") == true)
                 #expect(!raw.contains("sk-test-secret"))
                 // The user message stays so the client can retry.
-                #expect(try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token).data?["messages"]?.array?.count == 1)
+                #expect(
+                    try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token).data?["messages"]?.array?.count
+                        == 1)
             }
         }
     }
@@ -208,7 +220,8 @@ import Testing
                     .status(400, body: #"{"error":{"message":"stream is not supported by this server"}}"#),
                     .status(
                         200,
-                        body: #"{"choices":[{"message":{"role":"assistant","content":"Whole answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#
+                        body:
+                            #"{"choices":[{"message":{"role":"assistant","content":"Whole answer"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#
                     )
                 )
                 let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
@@ -220,7 +233,8 @@ import Testing
                 #expect(requests.count == 2)
                 #expect(requests.first?.json?["stream"]?.bool == true)
                 #expect(requests.last?.json?["stream"]?.bool != true)
-                let stored = try #require(try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token).data?["messages"]?.array)
+                let stored = try #require(
+                    try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token).data?["messages"]?.array)
                 #expect(stored.count == 2)
                 #expect(stored.last?["content"]?.string == "Whole answer")
                 #expect(sse.last("complete")?["assistantMessageId"]?.int == stored.last?["id"]?.int)
@@ -229,13 +243,15 @@ import Testing
 
                 // A refused key fails the same way without streaming: one request, an error event.
                 fake.enqueue(.status(401, body: #"{"error":{"message":"bad key"}}"#))
-                let (_, refused, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "again"], token: chat.token)
+                let (_, refused, _) = try await client.stream(
+                    "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "again"], token: chat.token)
                 #expect(refused.types.last == "error")
                 #expect(fake.chatRequests.count == 3)
 
                 // When the second request fails too, the first failure is what the user sees.
                 fake.enqueue(.status(400, body: #"{"error":{"message":"first failure"}}"#), .status(500, body: "second failure"))
-                let (_, failed, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "third"], token: chat.token)
+                let (_, failed, _) = try await client.stream(
+                    "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "third"], token: chat.token)
                 #expect(failed.last("error")?["error"]?.string?.contains("first failure") == true)
                 #expect(fake.chatRequests.count == 5)
             }
@@ -253,7 +269,8 @@ import Testing
                     .chunks(FakeStreams.openAI(["Kyoto in autumn is lovely."]), contentType: "text/event-stream"),
                     .status(200, body: #"{"choices":[{"message":{"role":"assistant","content":"<think>short</think>\n\"Autumn in Kyoto\"\n"}}]}"#)
                 )
-                _ = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "Where should I travel in October?"], token: chat.token)
+                _ = try await client.stream(
+                    "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "Where should I travel in October?"], token: chat.token)
                 #expect(
                     try await eventually {
                         try await client.call(.get, "/api/sessions/\(chat.sessionId)", token: chat.token).data?["title"]?.string == "Autumn in Kyoto"
@@ -265,12 +282,14 @@ import Testing
                 // while the last round stays the answer's (12 + 5 tokens).
                 #expect(
                     try await eventually {
-                        try await client.call(.get, "/api/chat/usage?sessionId=\(chat.sessionId)", token: chat.token).data?["totals"]?["total_tokens"]?.int ?? 0 > 17
+                        try await client.call(.get, "/api/chat/usage?sessionId=\(chat.sessionId)", token: chat.token).data?["totals"]?[
+                            "total_tokens"]?.int ?? 0 > 17
                     }
                 )
                 let usage = try await client.call(.get, "/api/chat/usage?sessionId=\(chat.sessionId)", token: chat.token)
                 #expect(usage.data?["last_round"]?["total_tokens"]?.int == 17, "\(usage.json)")
-                let answers = try #require(try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token).data?["messages"]?.array)
+                let answers = try #require(
+                    try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token).data?["messages"]?.array)
                 #expect(answers.last?["usage"]?["total_tokens"]?.int == 17)
                 #expect(titleRequest["messages"]?.array?.last?["content"]?.string?.contains("Where should I travel in October?") == true)
                 // Later turns do not ask again.
@@ -295,7 +314,8 @@ import Testing
                 let chat = try await ChatFixture.make(client, fake: fake)
                 let set = try await client.call(.put, "/api/settings/system", json: ["stream_delta_chunk_size": 3], token: chat.token)
                 #expect(set.status == .ok)
-                fake.enqueue(.chunks(FakeStreams.openAI(["a", "b", "c", "d", "e", "f", "g"]), contentType: "text/event-stream", delay: .milliseconds(5)))
+                fake.enqueue(
+                    .chunks(FakeStreams.openAI(["a", "b", "c", "d", "e", "f", "g"]), contentType: "text/event-stream", delay: .milliseconds(5)))
                 let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
                 let contents = sse.events.filter { $0["type"]?.string == "content" }.compactMap { $0["content"]?.string }
                 #expect(contents == ["abc", "def", "g"])
@@ -340,7 +360,8 @@ import Testing
                 let chat = try await ChatFixture.make(client, fake: fake, provider: "ollama", path: "", model: "llama3")
                 fake.enqueue(.chunks(FakeStreams.ollama(["Na", "tive"], thinking: ["hmm"]), contentType: "application/x-ndjson"))
                 let (_, sse, _) = try await client.stream(
-                    "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q", "reasoningEnabled": true, "ollamaThink": true], token: chat.token
+                    "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q", "reasoningEnabled": true, "ollamaThink": true],
+                    token: chat.token
                 )
                 #expect(sse.content == "Native")
                 #expect(sse.reasoning == "hmm")
@@ -357,7 +378,8 @@ import Testing
             try await withBackend { _, client in
                 let anthropic = try await ChatFixture.make(client, fake: fake, provider: "anthropic", path: "", model: "claude-sonnet-4")
                 fake.enqueue(.chunks(FakeStreams.anthropic(["Bon", "jour"], thinking: ["consider"]), contentType: "text/event-stream"))
-                let (_, first, _) = try await client.stream("/api/chat/stream", json: ["sessionId": anthropic.sessionId, "content": "q"], token: anthropic.token)
+                let (_, first, _) = try await client.stream(
+                    "/api/chat/stream", json: ["sessionId": anthropic.sessionId, "content": "q"], token: anthropic.token)
                 #expect(first.content == "Bonjour")
                 #expect(first.reasoning == "consider")
                 #expect(first.last("usage")?["usage"]?["prompt_tokens"]?.int == 21)
@@ -372,15 +394,19 @@ import Testing
                 )
                 _ = session
                 let google = try await client.call(
-                    .post, "/api/connections", json: ["provider": "google", "baseUrl": fake.baseURL, "apiKey": "AIza-test-key-000000000", "modelIds": ["gemini-2.5-flash"]],
+                    .post, "/api/connections",
+                    json: ["provider": "google", "baseUrl": fake.baseURL, "apiKey": "AIza-test-key-000000000", "modelIds": ["gemini-2.5-flash"]],
                     token: anthropic.token
                 )
                 let googleId = try #require(google.data?["id"]?.int)
                 let geminiSession = try #require(
-                    try await client.call(.post, "/api/sessions", json: ["connectionId": googleId, "rawId": "gemini-2.5-flash"], token: anthropic.token).data?["id"]?.int
+                    try await client.call(
+                        .post, "/api/sessions", json: ["connectionId": googleId, "rawId": "gemini-2.5-flash"], token: anthropic.token
+                    ).data?["id"]?.int
                 )
                 fake.enqueue(.chunks(FakeStreams.gemini(["Hal", "lo"], thoughts: ["hmm"]), contentType: "text/event-stream"))
-                let (_, second, _) = try await client.stream("/api/chat/stream", json: ["sessionId": geminiSession, "content": "q"], token: anthropic.token)
+                let (_, second, _) = try await client.stream(
+                    "/api/chat/stream", json: ["sessionId": geminiSession, "content": "q"], token: anthropic.token)
                 #expect(second.content == "Hallo")
                 #expect(second.reasoning == "hmm")
                 #expect(second.last("usage")?["usage"]?["total_tokens"]?.int == 14)
@@ -397,7 +423,8 @@ import Testing
             try await withBackend(["SSE_HEARTBEAT_INTERVAL_MS": "1000"]) { _, client in
                 let chat = try await ChatFixture.make(client, fake: fake)
                 fake.enqueue(.chunks(FakeStreams.openAI(["late"]), contentType: "text/event-stream", firstDelay: .milliseconds(1500)))
-                let (_, sse, raw) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                let (_, sse, raw) = try await client.stream(
+                    "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
                 #expect(sse.content == "late")
                 #expect(sse.pings >= 1)
                 let firstPing = try #require(raw.range(of: ": ping"))
@@ -416,18 +443,28 @@ import Testing
                     (["sessionId": chat.sessionId], "content is required"),
                     (["sessionId": chat.sessionId, "content": "   "], "content must not be empty"),
                     (["sessionId": "1", "content": "x"], "sessionId must be a number, not string"),
-                    (["sessionId": chat.sessionId, "content": "x", "images": [["data": "AAAA", "mime": "text/html"]]], "images type text/html is not supported (png, jpeg, webp, gif)"),
+                    (
+                        ["sessionId": chat.sessionId, "content": "x", "images": [["data": "AAAA", "mime": "text/html"]]],
+                        "images type text/html is not supported (png, jpeg, webp, gif)"
+                    ),
                     (["sessionId": chat.sessionId, "content": "x", "images": [["data": "***", "mime": "image/png"]]], "images data must be Base64"),
-                    (["sessionId": chat.sessionId, "content": "x", "images": Array(repeating: ["data": "AAAA", "mime": "image/png"], count: 5)], "images may hold at most 4 images"),
+                    (
+                        ["sessionId": chat.sessionId, "content": "x", "images": Array(repeating: ["data": "AAAA", "mime": "image/png"], count: 5)],
+                        "images may hold at most 4 images"
+                    ),
                     (["sessionId": chat.sessionId, "content": "x", "reasoningEffort": "max"], "reasoningEffort must be one of: low, medium, high"),
-                    (["sessionId": chat.sessionId, "content": "x", "clientMessageId": String(repeating: "a", count: 129)], "clientMessageId must be at most 128 characters"),
+                    (
+                        ["sessionId": chat.sessionId, "content": "x", "clientMessageId": String(repeating: "a", count: 129)],
+                        "clientMessageId must be at most 128 characters"
+                    ),
                 ]
                 for (body, message) in cases {
                     let reply = try await client.call(.post, "/api/chat/stream", json: body, token: chat.token)
                     #expect(reply.status == .badRequest, "\(body)")
                     #expect(reply.error == message)
                 }
-                #expect(try await client.call(.post, "/api/chat/stream", json: ["sessionId": 999, "content": "x"], token: chat.token).status == .notFound)
+                #expect(
+                    try await client.call(.post, "/api/chat/stream", json: ["sessionId": 999, "content": "x"], token: chat.token).status == .notFound)
                 #expect(fake.chatRequests.isEmpty)
             }
         }
@@ -440,7 +477,8 @@ import Testing
                 fake.enqueue(.chunks(FakeStreams.openAI(["A cat"]), contentType: "text/event-stream"))
                 let png = Data([0x89, 0x50, 0x4E, 0x47, 1, 2, 3]).base64EncodedString()
                 _ = try await client.stream(
-                    "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "What is it?", "images": [["data": png, "mime": "image/png"]]], token: chat.token
+                    "/api/chat/stream",
+                    json: ["sessionId": chat.sessionId, "content": "What is it?", "images": [["data": png, "mime": "image/png"]]], token: chat.token
                 )
                 let parts = try #require(fake.chatRequests.last?.json?["messages"]?[0]?["content"]?.array)
                 #expect(parts.contains { $0["image_url"]?["url"]?.string == "data:image/png;base64,\(png)" })

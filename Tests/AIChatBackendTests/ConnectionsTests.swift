@@ -1,10 +1,10 @@
 import AIChatCore
+import AsyncHTTPClient
 import Foundation
 import HummingbirdTesting
-import SQLKit
-import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
+import SQLKit
 import Testing
 
 @testable import AIChatBackend
@@ -12,8 +12,8 @@ import Testing
 @Suite struct ConnectionsTests {
     static var body: [String: Any] {
         [
-        "provider": "openai", "baseUrl": "https://api.example.com/v1/", "apiKey": "sk-live-abcdefghijklmnop1234",
-        "headers": ["X-Org": "org-secret-value-9876"], "tags": [["name": "vision"]], "prefixId": "work",
+            "provider": "openai", "baseUrl": "https://api.example.com/v1/", "apiKey": "sk-live-abcdefghijklmnop1234",
+            "headers": ["X-Org": "org-secret-value-9876"], "tags": [["name": "vision"]], "prefixId": "work",
         ]
     }
 
@@ -59,7 +59,8 @@ import Testing
     @Test func legacyKeysAreReadAndReencryptedOnUpdate() async throws {
         try await withBackend { backend, client in
             let admin = try await client.register("admin")
-            let legacy = try SecretCipher.encryptLegacy("sk-old-key-000011112222", passphrase: SecretCipher.originalDefaultPassphrase, salt: Data(repeating: 3, count: 8))
+            let legacy = try SecretCipher.encryptLegacy(
+                "sk-old-key-000011112222", passphrase: SecretCipher.originalDefaultPassphrase, salt: Data(repeating: 3, count: 8))
             try await backend.database.write { sql in
                 try await sql.raw(
                     #"INSERT INTO "connections" ("provider", "baseUrl", "apiKey", "createdAt", "updatedAt") VALUES ('openai', 'https://x.example', \#(bind: legacy), 0, 0)"#
@@ -80,8 +81,14 @@ import Testing
         (#"{"provider":"openai","baseUrl":"ftp://x.example"}"#, "baseUrl must be an absolute http:// or https:// URL"),
         (#"{"provider":"openai","baseUrl":"not a url"}"#, "baseUrl must be an absolute http:// or https:// URL"),
         (#"{"provider":"openai","baseUrl":"https://u:p@x.example"}"#, "baseUrl must not contain a user name or password; use the API key field"),
-        (#"{"provider":"openai","baseUrl":"https://x.example","authType":"magic"}"#, "authType must be one of: bearer, none, session, system_oauth, microsoft_entra_id"),
-        (#"{"provider":"openai","baseUrl":"https://x.example","headers":{"X-A":"a\r\nInjected: 1"}}"#, "headers value of X-A must be a single line of at most 8192 characters"),
+        (
+            #"{"provider":"openai","baseUrl":"https://x.example","authType":"magic"}"#,
+            "authType must be one of: bearer, none, session, system_oauth, microsoft_entra_id"
+        ),
+        (
+            #"{"provider":"openai","baseUrl":"https://x.example","headers":{"X-A":"a\r\nInjected: 1"}}"#,
+            "headers value of X-A must be a single line of at most 8192 characters"
+        ),
         (#"{"provider":"openai","baseUrl":"https://x.example","headers":{"Bad Name":"v"}}"#, "headers has an invalid header name \"Bad Name\""),
         (#"{"provider":"openai","baseUrl":"https://x.example","headers":["x"]}"#, "headers must be an object of header names to strings, not array"),
         (#"{"provider":"openai","baseUrl":"https://x.example","prefixId":"a.b"}"#, "prefixId may contain only letters, digits, - and _"),
@@ -124,20 +131,24 @@ import Testing
         try await FakeProvider.run { fake in
             try await withBackend { _, client in
                 let admin = try await client.register("admin")
-                let ok = try await client.call(.post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": fake.baseURL + "/v1", "apiKey": "sk-abc"], token: admin)
+                let ok = try await client.call(
+                    .post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": fake.baseURL + "/v1", "apiKey": "sk-abc"], token: admin)
                 #expect(ok.status == .ok)
                 #expect(ok.json["message"]?.string == "Connection verified")
                 #expect(fake.received.last?.path == "/v1/models")
                 #expect(fake.received.last?.headers["authorization"] == "Bearer sk-abc")
-                let ollama = try await client.call(.post, "/api/connections/verify", json: ["provider": "ollama", "baseUrl": fake.baseURL], token: admin)
+                let ollama = try await client.call(
+                    .post, "/api/connections/verify", json: ["provider": "ollama", "baseUrl": fake.baseURL], token: admin)
                 #expect(ollama.status == .ok)
                 #expect(fake.received.last?.path == "/api/version")
                 fake.setFallback(.status(401, body: #"{"error":{"message":"Incorrect API key provided: sk-abc"}}"#))
-                let denied = try await client.call(.post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": fake.baseURL + "/v1", "apiKey": "sk-abc"], token: admin)
+                let denied = try await client.call(
+                    .post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": fake.baseURL + "/v1", "apiKey": "sk-abc"], token: admin)
                 #expect(denied.status == .badRequest)
                 #expect(denied.error?.hasPrefix("AI API request failed: 401") == true)
                 #expect(denied.error?.contains("sk-abc") == false)
-                let down = try await client.call(.post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": "http://127.0.0.1:9/v1"], token: admin)
+                let down = try await client.call(
+                    .post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": "http://127.0.0.1:9/v1"], token: admin)
                 #expect(down.status == .badRequest)
                 #expect(down.error?.contains("connection refused") == true)
             }
@@ -156,12 +167,15 @@ import Testing
                 #expect(refused.error?.contains("may not reach private or local network addresses") == true)
                 #expect(fake.received.isEmpty)
                 for url in ["http://169.254.169.254/latest", "http://metadata.google.internal/v1", "http://[::ffff:169.254.169.254]/"] {
-                    let metadata = try await client.call(.post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": url], token: alice)
-                    #expect(metadata.error?.contains("not allowed") == true || metadata.error?.contains("private") == true, "\(url): \(metadata.json)")
+                    let metadata = try await client.call(
+                        .post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": url], token: alice)
+                    #expect(
+                        metadata.error?.contains("not allowed") == true || metadata.error?.contains("private") == true, "\(url): \(metadata.json)")
                 }
                 _ = try await client.call(.put, "/api/settings/system", json: ["personal_connections_allow_private": true], token: admin)
                 #expect(try await client.call(.post, "/api/connections/verify", json: probe, token: alice).status == .ok)
-                let metadata = try await client.call(.post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": "http://169.254.169.254"], token: alice)
+                let metadata = try await client.call(
+                    .post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": "http://169.254.169.254"], token: alice)
                 #expect(metadata.error == "Connection refused: cloud metadata addresses are not allowed")
             }
         }
@@ -194,7 +208,8 @@ import Testing
     static func pinnedRequestsReachTheirAddress(_ fake: FakeProvider) async throws {
         let http = ProviderHTTPClient()
         let url = "http://pinned.invalid:\(fake.port)/v1/models"
-        let response = try await http.execute(HTTPClientRequest(url: url), connectingTo: "127.0.0.1", deadline: .now() + .seconds(10), logger: TestEnv.logger)
+        let response = try await http.execute(
+            HTTPClientRequest(url: url), connectingTo: "127.0.0.1", deadline: .now() + .seconds(10), logger: TestEnv.logger)
         #expect(response.status == .ok)
         _ = try await response.body.collect(upTo: 1 << 20)
         response.close()
@@ -218,7 +233,8 @@ import Testing
                 let admin = try #require(try await backend.users.find(username: "admin"))
                 let aliceUser = try #require(try await backend.users.find(username: "alice"))
                 let personal = try await client.call(
-                    .post, "/api/connections/user", json: ["provider": "openai", "baseUrl": "https://models.example/v1", "modelIds": ["m"]], token: alice
+                    .post, "/api/connections/user", json: ["provider": "openai", "baseUrl": "https://models.example/v1", "modelIds": ["m"]],
+                    token: alice
                 )
                 let personalId = try #require(personal.data?["id"]?.int, "\(personal.json)")
 
@@ -230,7 +246,8 @@ import Testing
 
                 // A session pointing at someone else's personal connection gets no connection.
                 try await backend.database.write { sql in
-                    try await sql.raw("UPDATE \"chat_sessions\" SET \"connectionId\" = \(bind: personalId) WHERE \"id\" = \(bind: chat.sessionId)").run()
+                    try await sql.raw("UPDATE \"chat_sessions\" SET \"connectionId\" = \(bind: personalId) WHERE \"id\" = \(bind: chat.sessionId)")
+                        .run()
                 }
                 let foreign = try #require(try await backend.sessions.findWithConnection(id: chat.sessionId, userId: admin.id))
                 #expect(foreign.connection == nil)

@@ -1,7 +1,7 @@
 import AIChatCore
 import Foundation
-import SQLKit
 import HummingbirdTesting
+import SQLKit
 import Synchronization
 import Testing
 
@@ -31,9 +31,13 @@ import Testing
         for table in ["users", "chat_sessions", "messages", "usage_metrics", "system_settings", "connections", "model_catalog", "user_settings"] {
             #expect(tables.contains(table), "missing \(table)")
         }
-        let journal = try await database.read { sql in try await sql.raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self) }
+        let journal = try await database.read { sql in
+            try await sql.raw("PRAGMA journal_mode").first()?.decode(column: "journal_mode", as: String.self)
+        }
         #expect(journal == "wal")
-        let foreignKeys = try await database.read { sql in try await sql.raw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self) }
+        let foreignKeys = try await database.read { sql in
+            try await sql.raw("PRAGMA foreign_keys").first()?.decode(column: "foreign_keys", as: Int.self)
+        }
         #expect(foreignKeys == 1)
         // Every connection, the writer's and the readers', keeps a small page cache of its own.
         let cacheSize: @Sendable (any SQLDatabase) async throws -> Int? = { sql in
@@ -51,7 +55,8 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         try FileManager.default.copyItem(atPath: try Self.fixturePath(), toPath: directory.path + "/app.db")
-        let counts = #"SELECT (SELECT COUNT(*) FROM "users") AS u, (SELECT COUNT(*) FROM "messages") AS m, (SELECT COUNT(*) FROM "chat_sessions") AS s, (SELECT COUNT(*) FROM "usage_metrics") AS x"#
+        let counts =
+            #"SELECT (SELECT COUNT(*) FROM "users") AS u, (SELECT COUNT(*) FROM "messages") AS m, (SELECT COUNT(*) FROM "chat_sessions") AS s, (SELECT COUNT(*) FROM "usage_metrics") AS x"#
         let before = try await Self.counts(path: directory.path + "/app.db", query: counts)
 
         // The original's compose file sets no ENCRYPTION_KEY; the backend generates one and still reads old keys.
@@ -117,7 +122,9 @@ import Testing
                 Migration(version: 40, name: "future_feature") { sql, _ in
                     try await sql.raw(#"ALTER TABLE "users" ADD COLUMN "avatarUrl" TEXT NOT NULL DEFAULT ''"#).run()
                     try await sql.raw(#"ALTER TABLE "messages" ADD COLUMN "futureReplyTo" INTEGER"#).run()
-                    try await sql.raw(#"CREATE TABLE "future_things" ("id" INTEGER PRIMARY KEY, "userId" INTEGER REFERENCES "users"("id") ON DELETE CASCADE)"#).run()
+                    try await sql.raw(
+                        #"CREATE TABLE "future_things" ("id" INTEGER PRIMARY KEY, "userId" INTEGER REFERENCES "users"("id") ON DELETE CASCADE)"#
+                    ).run()
                     try await sql.raw(#"INSERT INTO "future_things" ("id", "userId") VALUES (1, 1)"#).run()
                 }
             ]
@@ -133,7 +140,8 @@ import Testing
             let token = try #require(login.data?["token"]?.string)
             #expect(try await client.call(.put, "/api/settings/personal", json: ["theme": "dark"], token: token).status == .ok)
             #expect(
-                try await client.call(.put, "/api/auth/password", json: ["currentPassword": "password1", "newPassword": "password2"], token: token).status
+                try await client.call(.put, "/api/auth/password", json: ["currentPassword": "password1", "newPassword": "password2"], token: token)
+                    .status
                     == .ok
             )
             #expect(try await client.login("alice", "password2").status == .ok)
@@ -176,7 +184,9 @@ import Testing
             for index in 0..<8 {
                 group.addTask {
                     try? await semaphore.withPermit {
-                        record.state.withLock { $0.running += 1; $0.peak = max($0.peak, $0.running); $0.order.append(index) }
+                        record.state.withLock {
+                            $0.running += 1; $0.peak = max($0.peak, $0.running); $0.order.append(index)
+                        }
                         try await Task.sleep(for: .milliseconds(5))
                         record.state.withLock { $0.running -= 1 }
                     }

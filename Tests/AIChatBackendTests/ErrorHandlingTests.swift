@@ -1,5 +1,5 @@
-import Foundation
 import AIChatCore
+import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
@@ -46,7 +46,8 @@ import Testing
     /// Small JSON routes take 64 KiB; the sends take MAX_BODY_BYTES (images).
     @Test func oversizedBodiesAre413() async throws {
         try await withBackend(["MAX_BODY_BYTES": "200000"]) { _, client in
-            let reply = try await client.call(.post, "/api/auth/register", json: ["username": "alice", "password": String(repeating: "a1", count: 40000)])
+            let reply = try await client.call(
+                .post, "/api/auth/register", json: ["username": "alice", "password": String(repeating: "a1", count: 40000)])
             #expect(reply.status == .contentTooLarge)
             #expect(reply.error == "Request body too large")
             let token = try await client.register("alice")
@@ -134,7 +135,8 @@ import Testing
                     #expect(reply.status == .badRequest, "\(uri) \(body) → \(reply.status.code)")
                     #expect(reply.error == "Request body must not contain NUL characters (\\u0000)")
                 }
-                let literal = try await client.call(.put, "/api/sessions/\(chat.sessionId)", raw: #"{"systemPrompt":"printf(\"\\u0000\")"}"#, token: chat.token)
+                let literal = try await client.call(
+                    .put, "/api/sessions/\(chat.sessionId)", raw: #"{"systemPrompt":"printf(\"\\u0000\")"}"#, token: chat.token)
                 #expect(literal.status == .ok)
                 #expect(literal.data?["systemPrompt"]?.string == #"printf("\u0000")"#)
             }

@@ -40,8 +40,11 @@ struct PostgresTests {
         let url = try await Self.freshDatabaseURL()
         try await withBackend(["DATABASE_URL": url, "APP_MODE": "multi"]) { backend, client in
             let admin = try await client.register("admin")
-            #expect(try await client.call(.put, "/api/settings/system", json: ["registration_enabled": true, "brand_text": "PG"], token: admin).status == .ok)
-            #expect(try await client.call(.put, "/api/settings/system", json: ["brand_text": "PG2"], token: admin).data?["brand_text"]?.string == "PG2")
+            #expect(
+                try await client.call(.put, "/api/settings/system", json: ["registration_enabled": true, "brand_text": "PG"], token: admin).status
+                    == .ok)
+            #expect(
+                try await client.call(.put, "/api/settings/system", json: ["brand_text": "PG2"], token: admin).data?["brand_text"]?.string == "PG2")
             for name in ["bob", "bobby", "carol"] { _ = try await client.register(name) }
             let search = try await client.call(.get, "/api/users?search=BOB&limit=1", token: admin)
             #expect(search.data?["pagination"]?["total"]?.int == 2)
@@ -57,9 +60,12 @@ struct PostgresTests {
             }
             #expect(sessions == 0)
             let bob = try #require(try await client.login("bob").data?["token"]?.string)
-            #expect(try await client.call(.put, "/api/settings/personal", json: ["theme": "dark", "context_token_limit": 9000], token: bob).status == .ok)
+            #expect(
+                try await client.call(.put, "/api/settings/personal", json: ["theme": "dark", "context_token_limit": 9000], token: bob).status == .ok)
             #expect(try await client.call(.get, "/api/settings/personal", token: bob).data?["context_token_limit"]?.int == 9000)
-            #expect(try await client.call(.put, "/api/auth/password", json: ["currentPassword": "password1", "newPassword": "password9"], token: bob).status == .ok)
+            #expect(
+                try await client.call(.put, "/api/auth/password", json: ["currentPassword": "password1", "newPassword": "password9"], token: bob)
+                    .status == .ok)
             #expect(try await client.call(.get, "/api/auth/me", token: bob).status == .unauthorized)
             #expect(try await client.call(.get, "/api/settings/health").data?["status"]?.string == "healthy")
             #expect(try await client.call(.get, "/api/users/1", token: admin).data?["createdAt"]?.string?.hasSuffix("Z") == true)
@@ -71,22 +77,29 @@ struct PostgresTests {
         try await withBackend(["DATABASE_URL": url]) { backend, client in
             _ = try await client.register("admin")
             try await backend.database.write { sql in
-                try await sql.raw(#"INSERT INTO "connections" ("provider", "baseUrl", "createdAt", "updatedAt") VALUES ('openai', 'http://x', 0, 0)"#).run()
-                try await sql.raw(#"INSERT INTO "chat_sessions" ("userId", "connectionId", "modelRawId", "title", "createdAt") VALUES (1, 1, 'm', 't', 0)"#).run()
+                try await sql.raw(#"INSERT INTO "connections" ("provider", "baseUrl", "createdAt", "updatedAt") VALUES ('openai', 'http://x', 0, 0)"#)
+                    .run()
+                try await sql.raw(
+                    #"INSERT INTO "chat_sessions" ("userId", "connectionId", "modelRawId", "title", "createdAt") VALUES (1, 1, 'm', 't', 0)"#
+                ).run()
                 try await sql.raw(#"INSERT INTO "chat_sessions" ("userId", "title", "createdAt") VALUES (1, 'no model', 0)"#).run()
             }
-            let (first, created) = try #require(try await backend.messages.insertUser(sessionId: 1, userId: 1, content: "hi", clientMessageId: "c1", images: [], retitle: nil))
+            let (first, created) = try #require(
+                try await backend.messages.insertUser(sessionId: 1, userId: 1, content: "hi", clientMessageId: "c1", images: [], retitle: nil))
             let (again, createdAgain) = try #require(
                 try await backend.messages.insertUser(sessionId: 1, userId: 1, content: "changed", clientMessageId: "c1", images: [], retitle: nil)
             )
-            let (plain, _) = try #require(try await backend.messages.insertUser(sessionId: 1, userId: 1, content: "hi", clientMessageId: nil, images: [], retitle: nil))
+            let (plain, _) = try #require(
+                try await backend.messages.insertUser(sessionId: 1, userId: 1, content: "hi", clientMessageId: nil, images: [], retitle: nil))
             #expect(created && !createdAgain)
             #expect(again.id == first.id)
             #expect(again.content == "hi")
             #expect(plain.id != first.id)
             // Another user's session, or one that cannot answer, stores nothing.
-            #expect(try await backend.messages.insertUser(sessionId: 1, userId: 2, content: "x", clientMessageId: "c1", images: [], retitle: nil) == nil)
-            #expect(try await backend.messages.insertUser(sessionId: 2, userId: 1, content: "x", clientMessageId: nil, images: [], retitle: nil) == nil)
+            #expect(
+                try await backend.messages.insertUser(sessionId: 1, userId: 2, content: "x", clientMessageId: "c1", images: [], retitle: nil) == nil)
+            #expect(
+                try await backend.messages.insertUser(sessionId: 2, userId: 1, content: "x", clientMessageId: nil, images: [], retitle: nil) == nil)
         }
     }
 
@@ -99,7 +112,8 @@ struct PostgresTests {
                 let chat = try await ChatFixture.make(client, fake: fake)
                 for (question, answer) in [("q1", "a1"), ("q2", "a2")] {
                     fake.enqueue(.chunks(FakeStreams.openAI([answer]), contentType: "text/event-stream"))
-                    let (_, sse, _) = try await client.stream("/api/chat/stream", json: ["sessionId": chat.sessionId, "content": question], token: chat.token)
+                    let (_, sse, _) = try await client.stream(
+                        "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": question], token: chat.token)
                     #expect(sse.content == answer)
                 }
                 let page = try await client.call(.get, "/api/chat/sessions/\(chat.sessionId)/messages", token: chat.token)
@@ -148,7 +162,9 @@ struct PostgresTests {
             let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
                 for index in 0..<6 {
                     group.addTask {
-                        Int(try await client.call(.post, "/api/auth/register", json: ["username": "racer\(index)", "password": "password1"]).status.code)
+                        Int(
+                            try await client.call(.post, "/api/auth/register", json: ["username": "racer\(index)", "password": "password1"]).status
+                                .code)
                     }
                 }
                 return try await group.reduce(into: [Int]()) { $0.append($1) }

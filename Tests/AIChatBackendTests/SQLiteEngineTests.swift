@@ -69,7 +69,9 @@ import Testing
         }
         for (limit, residue) in [(1, 0), (5, 1), (2, 2), (50, 0), (3, 1)] {
             let ids = try await database.read { sql in
-                try await sql.raw(#"SELECT "id" FROM "t" WHERE "n" = \#(bind: residue) ORDER BY "id" LIMIT \#(bind: limit)"#).all().map { try $0.int("id") }
+                try await sql.raw(#"SELECT "id" FROM "t" WHERE "n" = \#(bind: residue) ORDER BY "id" LIMIT \#(bind: limit)"#).all().map {
+                    try $0.int("id")
+                }
             }
             #expect(ids == Array((1...20).filter { $0 % 3 == residue }.prefix(limit)))
         }
@@ -144,7 +146,9 @@ import Testing
         defer { Task { await database.close() } }
         let chunk = Data(repeating: 7, count: 100 * 1024)
         for id in 1...300 {
-            try await database.writeStatements { sql in try await sql.raw(#"INSERT INTO "t" ("id", "b") VALUES (\#(bind: id), \#(bind: chunk))"#).run() }
+            try await database.writeStatements { sql in
+                try await sql.raw(#"INSERT INTO "t" ("id", "b") VALUES (\#(bind: id), \#(bind: chunk))"#).run()
+            }
         }
         let log = try FileManager.default.attributesOfItem(atPath: directory.path + "/app.db-wal")[.size] as? Int ?? 0
         // 30 MB were written back to back; a log that was never checkpointed would hold all of it.

@@ -19,7 +19,9 @@ import Testing
         #expect(throws: TokenService.Failure.expired) { try self.service.verify(token, now: 1_000 + 86_400) }
         var parts = token.split(separator: ".").map(String.init)
         let forged = TokenService.base64URL(Data(#"{"userId":2,"username":"b","role":"ADMIN","iat":1000,"exp":99999999999}"#.utf8))
-        #expect(throws: TokenService.Failure.badSignature) { try self.service.verify([parts[0], forged, parts[2]].joined(separator: "."), now: 1_001) }
+        #expect(throws: TokenService.Failure.badSignature) {
+            try self.service.verify([parts[0], forged, parts[2]].joined(separator: "."), now: 1_001)
+        }
         parts[0] = TokenService.base64URL(Data(#"{"alg":"none","typ":"JWT"}"#.utf8))
         #expect(throws: TokenService.Failure.malformed) { try self.service.verify(parts[0] + "." + parts[1] + ".", now: 1_001) }
         #expect(throws: TokenService.Failure.malformed) { try self.service.verify("not-a-token") }

@@ -18,7 +18,9 @@ import Testing
             #expect(reply.status == .ok)
             #expect(reply.headers[.server] == "aichat-backend")
             let date = try #require(reply.headers[.date])
-            #expect(date.wholeMatch(of: /(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT/) != nil)
+            #expect(
+                date.wholeMatch(of: /(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT/)
+                    != nil)
         }
     }
 
@@ -76,7 +78,8 @@ import Testing
             #expect(unauthenticated.hasPrefix("HTTP/1.1 413"))
 
             let chunk = String(repeating: " ", count: 40000)
-            let chunked = "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            let chunked =
+                "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + "9C40\r\n\(chunk)\r\n9C40\r\n\(chunk)\r\n0\r\n\r\n"
             let second = try await RawClient.sendAndCollect(port: port, chunked, for: .seconds(1))
             #expect(second.hasPrefix("HTTP/1.1 413"))
@@ -84,7 +87,8 @@ import Testing
 
             // Under the limit, a chunked body arrives whole.
             let small = #"{"username":"nobody","password":"wrong-password1"}"#
-            let fine = "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            let fine =
+                "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
                 + String(small.utf8.count, radix: 16) + "\r\n\(small)\r\n0\r\n\r\n"
             let third = try #require(try await RawClient.sendAndAwaitClose(port: port, fine, limit: .seconds(5)))
             #expect(third.received.hasPrefix("HTTP/1.1 401"))

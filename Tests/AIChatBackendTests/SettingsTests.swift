@@ -1,5 +1,5 @@
-import Foundation
 import AIChatCore
+import Foundation
 import HummingbirdTesting
 import Testing
 
@@ -63,7 +63,10 @@ import Testing
         (#"{"reasoning_tags_mode":"loud"}"#, "reasoning_tags_mode must be one of: default, custom, off"),
         (#"{"openai_reasoning_effort":"max"}"#, "openai_reasoning_effort must be one of: low, medium, high"),
         (#"{"brand_text":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#, "brand_text must be at most 40 characters"),
-        (#"{"reasoning_custom_tags":"<think>"}"#, #"reasoning_custom_tags must be a JSON array of two non-empty strings, e.g. ["<think>","</think>"]"#),
+        (
+            #"{"reasoning_custom_tags":"<think>"}"#,
+            #"reasoning_custom_tags must be a JSON array of two non-empty strings, e.g. ["<think>","</think>"]"#
+        ),
         (#"{"stream_delta_chunk_size":0,"brand_text":"Valid"}"#, "stream_delta_chunk_size must be an integer from 1 to 100"),
     ])
     func invalidUpdatesAre400AndWriteNothing(body: String, message: String) async throws {
@@ -123,10 +126,13 @@ import Testing
             let cleared = try await client.call(.put, "/api/settings/personal", json: ["context_token_limit": NSNull()], token: token)
             #expect(cleared.data?["context_token_limit"]?.int == 8000)
             #expect(cleared.data?["context_token_limit_override"] == .null)
-            #expect(try await client.call(.put, "/api/settings/personal", json: ["theme": "pink"], token: token).error == "theme must be one of: light, dark, system")
+            #expect(
+                try await client.call(.put, "/api/settings/personal", json: ["theme": "pink"], token: token).error
+                    == "theme must be one of: light, dark, system")
             // The original's range: 1000–32000.
             for outside in [5, 999, 32001] {
-                #expect(try await client.call(.put, "/api/settings/personal", json: ["context_token_limit": outside], token: token).status == .badRequest)
+                #expect(
+                    try await client.call(.put, "/api/settings/personal", json: ["context_token_limit": outside], token: token).status == .badRequest)
             }
             #expect(try await client.call(.put, "/api/settings/personal", json: ["context_token_limit": 1000], token: token).status == .ok)
             #expect(try await client.call(.get, "/api/settings/personal").status == .unauthorized)

@@ -1,5 +1,5 @@
-import Foundation
 import AIChatCore
+import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
@@ -77,13 +77,16 @@ import Testing
     @Test func adminCreatesUsersAndResetsPasswords() async throws {
         try await withBackend { backend, client in
             let admin = try await client.register("admin")
-            let created = try await client.call(.post, "/api/users", json: ["username": "carol", "password": "carolpass1", "role": "ADMIN"], token: admin)
+            let created = try await client.call(
+                .post, "/api/users", json: ["username": "carol", "password": "carolpass1", "role": "ADMIN"], token: admin)
             #expect(created.status == .ok)
             #expect(created.data?["role"]?.string == "ADMIN")
             #expect(created.json["message"]?.string == "User created successfully")
             let id = try #require(created.data?["id"]?.int)
-            #expect(try await client.call(.post, "/api/users", json: ["username": "carol", "password": "carolpass1"], token: admin).status == .conflict)
-            let badRole = try await client.call(.post, "/api/users", json: ["username": "dave", "password": "davepass1", "role": "ROOT"], token: admin)
+            #expect(
+                try await client.call(.post, "/api/users", json: ["username": "carol", "password": "carolpass1"], token: admin).status == .conflict)
+            let badRole = try await client.call(
+                .post, "/api/users", json: ["username": "dave", "password": "davepass1", "role": "ROOT"], token: admin)
             #expect(badRole.status == .badRequest)
             #expect(badRole.error == "role must be one of: ADMIN, USER")
 
@@ -108,7 +111,8 @@ import Testing
             #expect(promoted.data?["role"]?.string == "ADMIN")
             #expect(promoted.json["message"]?.string == "User role updated successfully")
             #expect(try await client.call(.put, "/api/users/1/role", json: ["role": "USER"], token: admin).error == "Cannot modify your own role")
-            #expect(try await client.call(.put, "/api/users/2/role", json: ["role": "root"], token: admin).error == "Invalid role. Must be ADMIN or USER")
+            #expect(
+                try await client.call(.put, "/api/users/2/role", json: ["role": "root"], token: admin).error == "Invalid role. Must be ADMIN or USER")
             #expect(try await client.call(.put, "/api/users/2/role", json: [:], token: admin).error == "Invalid role. Must be ADMIN or USER")
             #expect(try await client.call(.put, "/api/users/42/role", json: ["role": "USER"], token: admin).status == .notFound)
             // u1 (now admin) demotes the original admin: allowed, two admins exist.

@@ -111,7 +111,8 @@ import Testing
         let root = TestResources.directory
         for (folder, pattern) in [("templates", #"\{\{t\.([A-Za-z0-9_.]+)\}\}"#), ("public/js", #"\bt\('([A-Za-z0-9_.]+)'"#)] {
             let regex = try NSRegularExpression(pattern: pattern)
-            for file in try FileManager.default.contentsOfDirectory(atPath: "\(root)/\(folder)") where file.hasSuffix(".js") || file.hasSuffix(".mustache") {
+            for file in try FileManager.default.contentsOfDirectory(atPath: "\(root)/\(folder)")
+            where file.hasSuffix(".js") || file.hasSuffix(".mustache") {
                 let text = try String(contentsOfFile: "\(root)/\(folder)/\(file)", encoding: .utf8)
                 for match in regex.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
                     used.insert(String(text[Range(match.range(at: 1), in: text)!]))

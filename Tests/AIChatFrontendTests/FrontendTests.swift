@@ -77,7 +77,8 @@ enum TestResources {
     @Test func crossOriginWritesToTheAPIAreRefused() async throws {
         try await withFrontend(backendPort: 9) { client in
             try await client.execute(
-                uri: "/api/sessions", method: .post, headers: [.xForwardedHost: "chat.example", .origin: "https://evil.example"], body: ByteBuffer(string: "{}")
+                uri: "/api/sessions", method: .post, headers: [.xForwardedHost: "chat.example", .origin: "https://evil.example"],
+                body: ByteBuffer(string: "{}")
             ) { response in
                 #expect(response.status == .forbidden)
                 let json = try JSONValue.parse(Data(buffer: response.body))
@@ -85,11 +86,14 @@ enum TestResources {
             }
             // Same origin passes the check (and reaches the stopped backend).
             try await client.execute(
-                uri: "/api/sessions", method: .post, headers: [.xForwardedHost: "chat.example", .origin: "https://chat.example"], body: ByteBuffer(string: "{}")
+                uri: "/api/sessions", method: .post, headers: [.xForwardedHost: "chat.example", .origin: "https://chat.example"],
+                body: ByteBuffer(string: "{}")
             ) { response in
                 #expect(response.status == .badGateway)
             }
-            try await client.execute(uri: "/api/sessions", method: .delete, headers: [.xForwardedHost: "chat.example", .referer: "http://evil.example/page"]) { response in
+            try await client.execute(
+                uri: "/api/sessions", method: .delete, headers: [.xForwardedHost: "chat.example", .referer: "http://evil.example/page"]
+            ) { response in
                 #expect(response.status == .forbidden)
             }
             try await client.execute(uri: "/api/sessions", method: .post, headers: [.xForwardedHost: "chat.example", .origin: "null"]) { response in
@@ -121,7 +125,9 @@ enum TestResources {
                 "connection": request.headers[.connection] ?? "",
             ]
             let data = try JSONEncoder().encode(summary)
-            return Response(status: .created, headers: [.contentType: "application/json", HTTPField.Name("X-Upstream")!: "yes"], body: .init(byteBuffer: ByteBuffer(data: data)))
+            return Response(
+                status: .created, headers: [.contentType: "application/json", HTTPField.Name("X-Upstream")!: "yes"],
+                body: .init(byteBuffer: ByteBuffer(data: data)))
         }
         upstreamRouter.get("/api/events") { _, _ -> Response in
             Response(
@@ -195,7 +201,8 @@ enum TestResources {
             var logger = Logger(label: "test")
             logger.logLevel = .warning
             let values = [
-                "BACKEND_HOST": "127.0.0.1", "BACKEND_INTERNAL_PORT": String(backendPort), "APP_ENV": "test", "RESOURCES_DIR": TestResources.directory,
+                "BACKEND_HOST": "127.0.0.1", "BACKEND_INTERNAL_PORT": String(backendPort), "APP_ENV": "test",
+                "RESOURCES_DIR": TestResources.directory,
             ]
             let frontend = try await Frontend(configuration: try FrontendConfiguration(env: EnvironmentValues(values)), logger: logger)
             let app = Application(router: frontend.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))

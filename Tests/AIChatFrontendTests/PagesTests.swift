@@ -37,7 +37,9 @@ enum FakeBackend {
         }
         router.get("/api/sessions") { request, _ in
             signedIn(request)
-                ? json(#"{"success":true,"data":{"sessions":[{"id":7,"title":"</script><script>alert(1)</script>","createdAt":"2024-01-01T00:00:00.000Z"}],"pagination":{"page":1,"limit":30,"total":1,"totalPages":1}}}"#)
+                ? json(
+                    #"{"success":true,"data":{"sessions":[{"id":7,"title":"</script><script>alert(1)</script>","createdAt":"2024-01-01T00:00:00.000Z"}],"pagination":{"page":1,"limit":30,"total":1,"totalPages":1}}}"#
+                )
                 : json(#"{"success":false,"error":"Invalid token"}"#, status: .unauthorized)
         }
         router.post("/api/auth/login") { request, _ in
@@ -47,7 +49,9 @@ enum FakeBackend {
                 return json(#"{"success":false,"error":"Invalid username or password"}"#, status: .unauthorized)
             }
             let forwarded = request.headers[HTTPField.Name("X-Forwarded-For")!] ?? ""
-            return json(#"{"success":true,"data":{"user":{"id":1,"username":"alice","role":"ADMIN"},"token":"valid-token"}}"#, headers: [HTTPField.Name("X-Saw-Forwarded")!: forwarded])
+            return json(
+                #"{"success":true,"data":{"user":{"id":1,"username":"alice","role":"ADMIN"},"token":"valid-token"}}"#,
+                headers: [HTTPField.Name("X-Saw-Forwarded")!: forwarded])
         }
         router.post("/api/auth/register") { _, _ in
             json(#"{"success":false,"error":"Username already exists"}"#, status: .conflict)
@@ -132,7 +136,9 @@ let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
             }
             var headers = formType
             headers[.xForwardedProto] = "https"
-            try await client.execute(uri: "/auth/login", method: .post, headers: headers, body: ByteBuffer(string: "username=alice&password=secret123&next=//evil.example")) { response in
+            try await client.execute(
+                uri: "/auth/login", method: .post, headers: headers, body: ByteBuffer(string: "username=alice&password=secret123&next=//evil.example")
+            ) { response in
                 #expect(response.headers[.location] == "/main")
                 #expect(cookies(response).first { $0.hasPrefix("token=") }?.hasSuffix("; Secure") == true)
             }
@@ -157,7 +163,9 @@ let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
                 #expect(response.status == .seeOther)
                 #expect(response.headers[.location] == "/main/3")
             }
-            try await client.execute(uri: "/auth/login", method: .post, headers: formType, body: ByteBuffer(string: "username=alice+&password=secret123")) { response in
+            try await client.execute(
+                uri: "/auth/login", method: .post, headers: formType, body: ByteBuffer(string: "username=alice+&password=secret123")
+            ) { response in
                 #expect(response.status == .seeOther, "a + is a space, trimmed from the name")
             }
         }
@@ -165,7 +173,8 @@ let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
 
     @Test func wrongPasswordShowsTheTranslatedError() async throws {
         try await FakeBackend.withPages { client in
-            try await client.execute(uri: "/auth/login", method: .post, headers: formType, body: ByteBuffer(string: "username=alice&password=wrong")) { response in
+            try await client.execute(uri: "/auth/login", method: .post, headers: formType, body: ByteBuffer(string: "username=alice&password=wrong"))
+            { response in
                 #expect(response.status == .unauthorized)
                 let html = String(buffer: response.body)
                 #expect(html.contains("用户名或密码错误"))
@@ -178,19 +187,22 @@ let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
     @Test func registerChecksTheServerRulesFirst() async throws {
         try await FakeBackend.withPages { client in
             try await client.execute(
-                uri: "/auth/register", method: .post, headers: formType, body: ByteBuffer(string: "username=bob&password=abcdefg1&confirmPassword=abcdefg2")
+                uri: "/auth/register", method: .post, headers: formType,
+                body: ByteBuffer(string: "username=bob&password=abcdefg1&confirmPassword=abcdefg2")
             ) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("两次输入的密码不一致"))
             }
             try await client.execute(
-                uri: "/auth/register", method: .post, headers: formType, body: ByteBuffer(string: "username=bob&password=short1&confirmPassword=short1")
+                uri: "/auth/register", method: .post, headers: formType,
+                body: ByteBuffer(string: "username=bob&password=short1&confirmPassword=short1")
             ) { response in
                 #expect(response.status == .badRequest)
                 #expect(String(buffer: response.body).contains("密码至少 8 位"))
             }
             try await client.execute(
-                uri: "/auth/register", method: .post, headers: formType, body: ByteBuffer(string: "username=bob&password=abcdefg1&confirmPassword=abcdefg1")
+                uri: "/auth/register", method: .post, headers: formType,
+                body: ByteBuffer(string: "username=bob&password=abcdefg1&confirmPassword=abcdefg1")
             ) { response in
                 #expect(response.status == .conflict)
                 #expect(String(buffer: response.body).contains("用户名已存在"))
@@ -273,7 +285,8 @@ let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
                 #expect(html.contains("href=\"/main/3\""))
             }
             // The login form still renders, and posting explains the failure instead of hanging.
-            try await client.execute(uri: "/auth/login", method: .post, headers: formType, body: ByteBuffer(string: "username=a&password=b")) { response in
+            try await client.execute(uri: "/auth/login", method: .post, headers: formType, body: ByteBuffer(string: "username=a&password=b")) {
+                response in
                 #expect(response.status == .badGateway)
                 #expect(String(buffer: response.body).contains("后端服务没有响应"))
             }

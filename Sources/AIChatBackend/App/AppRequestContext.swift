@@ -1,6 +1,6 @@
+import AIChatCore
 import Foundation
 import HTTPTypes
-import AIChatCore
 import Hummingbird
 import NIOCore
 

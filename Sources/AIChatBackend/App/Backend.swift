@@ -1,5 +1,5 @@
-import Foundation
 import AIChatCore
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -138,7 +138,8 @@ public final class Backend: Sendable {
         // /api/users (admin)
         UsersController(users: self.users, hasher: self.hasher, registry: self.registry, bodyLimit: limit)
             .addRoutes(
-                to: router.group("api/users").add(middleware: small).add(middleware: RequireUserMiddleware(authenticator: authenticator, adminOnly: true))
+                to: router.group("api/users").add(middleware: small).add(
+                    middleware: RequireUserMiddleware(authenticator: authenticator, adminOnly: true))
             )
 
         // /api/settings
@@ -166,7 +167,7 @@ public final class Backend: Sendable {
             sessions: self.sessions, messages: self.messages, connections: self.connections, resolver: resolver, registry: self.registry,
             bodyLimit: limit
         )
-            .addRoutes(to: router.group("api/sessions").add(middleware: small).add(middleware: signedIn))
+        .addRoutes(to: router.group("api/sessions").add(middleware: small).add(middleware: signedIn))
         ChatReadController(
             sessions: self.sessions, messages: self.messages, usage: self.usage, registry: self.registry,
             contextLimits: ContextLimits(settings: self.settings, repository: self.settingsRepository), bodyLimit: limit

@@ -107,7 +107,8 @@ public struct SQLCatalogRepository: CatalogRepository {
                 }
                 return deleted
             }
-            return try await sql.raw("DELETE FROM \"model_overrides\" WHERE \"connectionId\" IN (\(binds: connectionIds)) RETURNING \"rawId\"").all().count
+            return try await sql.raw("DELETE FROM \"model_overrides\" WHERE \"connectionId\" IN (\(binds: connectionIds)) RETURNING \"rawId\"").all()
+                .count
         }
     }
 }

@@ -215,7 +215,9 @@ struct ChatController {
             question = message
         } else if let parentId = message.parentId, let parent = try await self.messages.find(id: parentId, sessionId: session.id) {
             question = parent
-        } else if let earlier = try await self.messages.before(sessionId: session.id, beforeId: message.id, limit: 50).last(where: { $0.role == .user }) {
+        } else if let earlier = try await self.messages.before(sessionId: session.id, beforeId: message.id, limit: 50).last(where: {
+            $0.role == .user
+        }) {
             question = earlier
         } else {
             throw APIError.notFound("No corresponding user message found")
@@ -260,12 +262,15 @@ struct ChatController {
     static let restarting = APIError(.serviceUnavailable, "The server is restarting; try again in a moment")
 
     /// A plan answering `question` again, with the request's optional reasoning fields.
-    static func plan(answering question: ChatMessageRecord, user: User, session: ChatSession, connection: Connection, options body: JSONObject) throws
+    static func plan(
+        answering question: ChatMessageRecord, user: User, session: ChatSession, connection: Connection, options body: JSONObject
+    ) throws
         -> GenerationPlan
     {
         GenerationPlan(
             user: user, session: session, connection: connection, userMessage: question,
-            reasoningEnabled: try body.optionalBool("reasoningEnabled"), reasoningEffort: try body.optionalChoice("reasoningEffort", as: ReasoningEffort.self),
+            reasoningEnabled: try body.optionalBool("reasoningEnabled"),
+            reasoningEffort: try body.optionalChoice("reasoningEffort", as: ReasoningEffort.self),
             ollamaThink: try body.optionalBool("ollamaThink"), saveReasoning: try body.optionalBool("saveReasoning")
         )
     }
@@ -283,7 +288,8 @@ struct ChatController {
         let connection: Connection
         let model: String
         do {
-            (connection, model) = try await self.resolver.resolve(user: user, modelId: modelId, connectionId: connectionId, rawId: connectionId != nil ? modelId : nil)
+            (connection, model) = try await self.resolver.resolve(
+                user: user, modelId: modelId, connectionId: connectionId, rawId: connectionId != nil ? modelId : nil)
         } catch let error as APIError where error.status == .badRequest {
             throw APIError.notFound(connectionId != nil ? "Connection not found" : "Model not found")
         }

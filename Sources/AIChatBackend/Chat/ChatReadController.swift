@@ -42,7 +42,9 @@ struct ChatReadController {
             let items = try await self.messages.before(sessionId: session.id, beforeId: beforeId, limit: limit + 1)
             let page = Array(items.suffix(limit))
             let total = try await self.messages.page(sessionId: session.id, page: 1, limit: 1).total
-            return Envelope(MessagePage(messages: page.map(MessageDTO.init), pagination: Pagination(page: 1, limit: limit, total: total), hasMore: items.count > limit))
+            return Envelope(
+                MessagePage(
+                    messages: page.map(MessageDTO.init), pagination: Pagination(page: 1, limit: limit, total: total), hasMore: items.count > limit))
         }
         let page = try request.queryInt("page", default: 1, range: 1...1_000_000)
         let result = try await self.messages.page(sessionId: session.id, page: page, limit: limit)
@@ -113,7 +115,9 @@ struct ChatReadController {
         let history = try await self.messages.history(sessionId: session.id, excluding: nil, limit: 500)
         let prompt = PromptBudget.cost(of: history.map { ($0.role.rawValue, $0.content) })
         return Envelope(
-            SessionUsage(totals: totals, last_round: last, current: Current(prompt_tokens: prompt, context_limit: limit, context_remaining: max(0, limit - prompt)))
+            SessionUsage(
+                totals: totals, last_round: last,
+                current: Current(prompt_tokens: prompt, context_limit: limit, context_remaining: max(0, limit - prompt)))
         )
     }
 

@@ -50,7 +50,9 @@ enum PromptBudget {
 
     /// Keeps the newest messages that fit `limit`, always keeping the last one (the current turn) even if it
     /// alone is larger; returns them oldest first with the prompt tokens they use.
-    static func truncate<Message>(_ messages: [Message], limit: Int, role: (Message) -> String, content: (Message) -> String) -> (kept: [Message], promptTokens: Int) {
+    static func truncate<Message>(
+        _ messages: [Message], limit: Int, role: (Message) -> String, content: (Message) -> String
+    ) -> (kept: [Message], promptTokens: Int) {
         var kept: [Message] = []
         var used = TokenEstimator.replyPriming
         for (index, message) in messages.enumerated().reversed() {

@@ -22,7 +22,8 @@ struct TitleGenerator: Sendable {
         }
     }
 
-    private func run(_ plan: GenerationPlan, question: String, reply: String, derived: String, settings: SystemSettings, request: AnswerRequest) async {
+    private func run(_ plan: GenerationPlan, question: String, reply: String, derived: String, settings: SystemSettings, request: AnswerRequest) async
+    {
         let messages = [
             ChatMessage(role: .system, text: Self.instruction),
             ChatMessage(role: .user, text: "User: \(question)\n\nAssistant: \(reply)"),

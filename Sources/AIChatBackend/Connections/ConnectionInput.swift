@@ -42,7 +42,8 @@ struct ConnectionInput: Sendable {
             case let other?: throw APIError.invalidField("headers", "must be an object of header names to strings, not \(other.typeName)")
         }
         self.azureApiVersion = try Self.clearable(body, "azureApiVersion", maxLength: 64, allowed: nil)
-        self.prefixId = try Self.clearable(body, "prefixId", maxLength: 64, allowed: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_")))
+        self.prefixId = try Self.clearable(
+            body, "prefixId", maxLength: 64, allowed: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_")))
         if let raw = body.raw("tags"), raw != .null {
             self.tags = try Self.validatedTags(raw)
         }
@@ -54,7 +55,9 @@ struct ConnectionInput: Sendable {
             for item in items {
                 guard case .string(let id) = item else { throw APIError.invalidField("modelIds", "must contain only strings") }
                 let trimmed = id.trimmingCharacters(in: .whitespaces)
-                guard !trimmed.isEmpty, trimmed.count <= 256 else { throw APIError.invalidField("modelIds", "must contain ids of 1 to 256 characters") }
+                guard !trimmed.isEmpty, trimmed.count <= 256 else {
+                    throw APIError.invalidField("modelIds", "must contain ids of 1 to 256 characters")
+                }
                 if !ids.contains(trimmed) { ids.append(trimmed) }
             }
             self.modelIds = ids

@@ -5,8 +5,8 @@ import NIOCore
 import NIOPosix
 import SQLKit
 import SQLiteKit
-import VaporCSQLite
 import Synchronization
+import VaporCSQLite
 
 /// SQLite in WAL mode: one writer connection behind a FIFO lock, and a small pool of reader connections.
 ///

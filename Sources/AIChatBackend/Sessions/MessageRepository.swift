@@ -100,12 +100,14 @@ public struct SQLMessageRepository: MessageRepository {
 
     static func decodeUsage(_ row: any SQLRow) throws -> MessageUsage? {
         guard row.contains(column: "u_total"), let total = try row.optionalInt("u_total") else { return nil }
-        return MessageUsage(prompt_tokens: try row.optionalInt("u_prompt") ?? 0, completion_tokens: try row.optionalInt("u_completion") ?? 0, total_tokens: total)
+        return MessageUsage(
+            prompt_tokens: try row.optionalInt("u_prompt") ?? 0, completion_tokens: try row.optionalInt("u_completion") ?? 0, total_tokens: total)
     }
 
     public func page(sessionId: Int, page: Int, limit: Int) async throws -> Page<ChatMessageRecord> {
         try await self.database.read { sql in
-            let total = try await sql.raw("SELECT COUNT(*) AS \"n\" FROM \"messages\" WHERE \"sessionId\" = \(bind: sessionId)").first()?.int("n") ?? 0
+            let total =
+                try await sql.raw("SELECT COUNT(*) AS \"n\" FROM \"messages\" WHERE \"sessionId\" = \(bind: sessionId)").first()?.int("n") ?? 0
             let rows = try await sql.raw(
                 """
                 SELECT \(unsafeRaw: Self.columns)\(unsafeRaw: Self.usageColumns) FROM "messages" m \(unsafeRaw: Self.usageJoin)
@@ -131,8 +133,10 @@ public struct SQLMessageRepository: MessageRepository {
 
     public func find(id: Int, sessionId: Int) async throws -> ChatMessageRecord? {
         try await self.database.read { sql in
-            try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM \"messages\" m WHERE m.\"id\" = \(bind: id) AND m.\"sessionId\" = \(bind: sessionId)")
-                .first().map(Self.decode)
+            try await sql.raw(
+                "SELECT \(unsafeRaw: Self.columns) FROM \"messages\" m WHERE m.\"id\" = \(bind: id) AND m.\"sessionId\" = \(bind: sessionId)"
+            )
+            .first().map(Self.decode)
         }
     }
 

@@ -83,8 +83,10 @@ public struct SQLSessionRepository: SessionRepository {
     }
 
     static func find(id: Int, userId: Int, in sql: any SQLDatabase) async throws -> ChatSession? {
-        try await sql.raw("SELECT \(unsafeRaw: Self.columns) FROM \"chat_sessions\" s WHERE s.\"id\" = \(bind: id) AND s.\"userId\" = \(bind: userId)")
-            .first().map(Self.decode)
+        try await sql.raw(
+            "SELECT \(unsafeRaw: Self.columns) FROM \"chat_sessions\" s WHERE s.\"id\" = \(bind: id) AND s.\"userId\" = \(bind: userId)"
+        )
+        .first().map(Self.decode)
     }
 
     public func create(userId: Int, connectionId: Int, modelRawId: String, title: String, changes: SessionChanges) async throws -> ChatSession {
@@ -176,7 +178,8 @@ public struct SQLSessionRepository: SessionRepository {
 
     public func delete(id: Int, userId: Int) async throws -> Bool {
         try await self.database.write { sql in
-            try await sql.raw("DELETE FROM \"chat_sessions\" WHERE \"id\" = \(bind: id) AND \"userId\" = \(bind: userId) RETURNING \"id\"").first() != nil
+            try await sql.raw("DELETE FROM \"chat_sessions\" WHERE \"id\" = \(bind: id) AND \"userId\" = \(bind: userId) RETURNING \"id\"").first()
+                != nil
         }
     }
 

@@ -154,7 +154,8 @@ struct SettingsController {
                 let data: Health
                 let error = "Service is unhealthy"
             }
-            let health = Health(status: "unhealthy", timestamp: .now(), version: nil, database: "disconnected", memory: nil, error: "database unavailable")
+            let health = Health(
+                status: "unhealthy", timestamp: .now(), version: nil, database: "disconnected", memory: nil, error: "database unavailable")
             return JSONResponse.make(status: .serviceUnavailable, Failure(data: health))
         }
     }

@@ -97,7 +97,8 @@ public final class SystemSettingsService: Sendable {
     public func current() async throws -> SystemSettings {
         let settings = try await self.cache.value(for: 0) {
             SystemSettings(
-                stored: try await self.repository.systemRows(), env: self.env, appMode: self.appMode, defaultContextTokenLimit: self.defaultContextTokenLimit
+                stored: try await self.repository.systemRows(), env: self.env, appMode: self.appMode,
+                defaultContextTokenLimit: self.defaultContextTokenLimit
             )
         }
         guard let settings else { throw DatabaseError("the system settings could not be read") }

@@ -1,4 +1,5 @@
 import Foundation
+
 /// A request body that is a JSON object, with typed accessors that throw a 400 ``APIError`` naming the field.
 ///
 /// Unknown keys are ignored. Accessors distinguish an absent key from an explicit `null`, so endpoints that

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Process-wide memory settings, applied at the very start of each executable.
@@ -11,13 +11,13 @@ public enum MemoryTuning {
     /// `MALLOC_ARENA_MAX` (or an `arena_max` tunable), when set, takes precedence.
     public static func apply(environment: [String: String]) {
         #if canImport(Glibc)
-        guard environment["MALLOC_ARENA_MAX"] == nil, environment["GLIBC_TUNABLES"]?.contains("arena_max") != true else { return }
-        // `mallopt` is declared in <malloc.h>, which the Glibc module does not import; look it up instead.
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(nil, "mallopt") else { return }
-        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-        let arenaMax: Int32 = -8  // M_ARENA_MAX
-        _ = mallopt(arenaMax, 1)
+            guard environment["MALLOC_ARENA_MAX"] == nil, environment["GLIBC_TUNABLES"]?.contains("arena_max") != true else { return }
+            // `mallopt` is declared in <malloc.h>, which the Glibc module does not import; look it up instead.
+            typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+            guard let symbol = dlsym(nil, "mallopt") else { return }
+            let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+            let arenaMax: Int32 = -8  // M_ARENA_MAX
+            _ = mallopt(arenaMax, 1)
         #endif
     }
 }

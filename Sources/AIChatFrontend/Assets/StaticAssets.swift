@@ -20,8 +20,8 @@ struct StaticAssets: Sendable {
 
         var size: Int {
             switch self {
-            case .memory(let buffer): buffer.readableBytes
-            case .file(_, let size): size
+                case .memory(let buffer): buffer.readableBytes
+                case .file(_, let size): size
             }
         }
     }
@@ -119,17 +119,18 @@ struct StaticAssets: Sendable {
             .cacheControl: immutable ? "public, max-age=31536000, immutable" : "no-cache",
         ]
         if asset.gzip != nil { headers[.vary] = "Accept-Encoding" }
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag })
+        {
             return Response(status: .notModified, headers: headers)
         }
         if compressed { headers[.contentEncoding] = "gzip" }
         switch body {
-        case .memory(let buffer):
-            headers[.contentLength] = String(buffer.readableBytes)
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
-        case .file(let path, _):
-            // The body states its own length (the file's, should it have changed since start-up).
-            return Response(status: .ok, headers: headers, body: try await self.fileIO.loadFile(path: path, context: context))
+            case .memory(let buffer):
+                headers[.contentLength] = String(buffer.readableBytes)
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: buffer))
+            case .file(let path, _):
+                // The body states its own length (the file's, should it have changed since start-up).
+                return Response(status: .ok, headers: headers, body: try await self.fileIO.loadFile(path: path, context: context))
         }
     }
 }

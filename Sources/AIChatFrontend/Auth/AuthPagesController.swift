@@ -35,19 +35,24 @@ struct AuthPagesController: Sendable {
     }
 
     func publicSettings(_ request: Request, context: FrontendRequestContext) async -> (brand: String, open: Bool, firstUser: Bool) {
-        guard let reply = try? await self.backend.call(.GET, "/api/settings/public", token: nil, for: request, remote: context.remoteAddress?.ipAddress),
+        guard
+            let reply = try? await self.backend.call(
+                .GET, "/api/settings/public", token: nil, for: request, remote: context.remoteAddress?.ipAddress),
             let data = reply.data
         else { return ("AIChat", true, false) }
         let brand = data["brand_text"]?.stringValue ?? "AIChat"
         return (brand.isEmpty ? "AIChat" : brand, data["registration_open"]?.boolValue ?? true, false)
     }
 
-    func loginPage(_ request: Request, context: FrontendRequestContext, error: String?, username: String, next: String, status: HTTPResponse.Status) async -> Response {
+    func loginPage(
+        _ request: Request, context: FrontendRequestContext, error: String?, username: String, next: String, status: HTTPResponse.Status
+    ) async -> Response {
         let language = self.environment.language(for: request)
         let strings = self.environment.localization(language)
         let settings = await self.publicSettings(request, context: context)
         let page = LoginPage(
-            chrome: self.environment.chrome(language, theme: self.environment.theme(for: request), title: strings.text("auth.login"), brand: settings.brand),
+            chrome: self.environment.chrome(
+                language, theme: self.environment.theme(for: request), title: strings.text("auth.login"), brand: settings.brand),
             t: strings, error: error, username: username, next: next, registrationOpen: settings.open
         )
         var headers = HTTPFields()
@@ -104,7 +109,8 @@ struct AuthPagesController: Sendable {
         let language = self.environment.language(for: request)
         let strings = self.environment.localization(language)
         guard !username.isEmpty, let password = form["password"], !password.isEmpty else {
-            return await self.loginPage(request, context: context, error: strings.text("auth.fillAll"), username: username, next: next, status: .badRequest)
+            return await self.loginPage(
+                request, context: context, error: strings.text("auth.fillAll"), username: username, next: next, status: .badRequest)
         }
         let reply: BackendClient.Reply
         do {
@@ -114,23 +120,28 @@ struct AuthPagesController: Sendable {
             )
         } catch {
             context.logger.error("login: backend unavailable: \(error)")
-            return await self.loginPage(request, context: context, error: strings.text("errorPage.backendDown"), username: username, next: next, status: .badGateway)
+            return await self.loginPage(
+                request, context: context, error: strings.text("errorPage.backendDown"), username: username, next: next, status: .badGateway)
         }
         guard reply.status == 200, let token = reply.data?["token"]?.stringValue else {
             let status = HTTPResponse.Status(code: reply.status == 200 ? 502 : reply.status)
-            return await self.loginPage(request, context: context, error: self.translate(reply.error, language: language), username: username, next: next, status: status)
+            return await self.loginPage(
+                request, context: context, error: self.translate(reply.error, language: language), username: username, next: next, status: status)
         }
         var headers: HTTPFields = [.location: next, .cacheControl: "no-store"]
         self.cookie.set(token, on: &headers, request: request)
         return Response(status: .seeOther, headers: headers)
     }
 
-    func registerPage(_ request: Request, context: FrontendRequestContext, error: String?, username: String, status: HTTPResponse.Status) async -> Response {
+    func registerPage(
+        _ request: Request, context: FrontendRequestContext, error: String?, username: String, status: HTTPResponse.Status
+    ) async -> Response {
         let language = self.environment.language(for: request)
         let strings = self.environment.localization(language)
         let settings = await self.publicSettings(request, context: context)
         let page = RegisterPage(
-            chrome: self.environment.chrome(language, theme: self.environment.theme(for: request), title: strings.text("auth.register"), brand: settings.brand),
+            chrome: self.environment.chrome(
+                language, theme: self.environment.theme(for: request), title: strings.text("auth.register"), brand: settings.brand),
             t: strings, error: error, username: username, registrationOpen: settings.open, firstUser: settings.firstUser
         )
         var headers = HTTPFields()
@@ -144,7 +155,8 @@ struct AuthPagesController: Sendable {
 
     /// The same rules as the backend: 3–20 letters, digits or `_`; at least 8 characters with a letter and a digit.
     static func validUsername(_ name: String) -> Bool {
-        (3...20).contains(name.count) && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
+        (3...20).contains(name.count)
+            && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
     }
 
     static func validPassword(_ password: String) -> Bool {
@@ -177,11 +189,13 @@ struct AuthPagesController: Sendable {
             )
         } catch {
             context.logger.error("register: backend unavailable: \(error)")
-            return await self.registerPage(request, context: context, error: strings.text("errorPage.backendDown"), username: username, status: .badGateway)
+            return await self.registerPage(
+                request, context: context, error: strings.text("errorPage.backendDown"), username: username, status: .badGateway)
         }
         guard reply.status == 200, let token = reply.data?["token"]?.stringValue else {
             let status = HTTPResponse.Status(code: reply.status == 200 ? 502 : reply.status)
-            return await self.registerPage(request, context: context, error: self.translate(reply.error, language: language), username: username, status: status)
+            return await self.registerPage(
+                request, context: context, error: self.translate(reply.error, language: language), username: username, status: status)
         }
         var headers: HTTPFields = [.location: "/main", .cacheControl: "no-store"]
         self.cookie.set(token, on: &headers, request: request)

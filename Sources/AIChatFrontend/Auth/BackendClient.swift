@@ -36,7 +36,9 @@ struct BackendClient: Sendable {
         let reason: String
     }
 
-    func call(_ method: HTTPMethod, _ path: String, body: JSONValue? = nil, token: String?, for request: Request, remote: String?) async throws -> Reply {
+    func call(
+        _ method: HTTPMethod, _ path: String, body: JSONValue? = nil, token: String?, for request: Request, remote: String?
+    ) async throws -> Reply {
         var upstream = HTTPClientRequest(url: self.baseURL + path)
         upstream.method = method
         upstream.headers.add(name: "Accept", value: "application/json")

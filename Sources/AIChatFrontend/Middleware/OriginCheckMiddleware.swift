@@ -17,11 +17,14 @@ struct OriginCheckMiddleware<Context: RequestContext>: RouterMiddleware {
         guard Self.unsafeMethods.contains(request.method), !self.allowed(request) else {
             return try await next(request, context)
         }
-        context.logger.notice("refused cross-origin \(request.method) \(request.uri.path) from \(request.headers[.origin] ?? request.headers[.referer] ?? "?")")
+        context.logger.notice(
+            "refused cross-origin \(request.method) \(request.uri.path) from \(request.headers[.origin] ?? request.headers[.referer] ?? "?")")
         if request.uri.path.hasPrefix("/api/") {
             return APIError.forbidden("Cross-origin request refused").response()
         }
-        return Response(status: .forbidden, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: .init(string: "Cross-origin request refused\n")))
+        return Response(
+            status: .forbidden, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: .init(string: "Cross-origin request refused\n")))
     }
 
     func allowed(_ request: Request) -> Bool {

@@ -59,7 +59,8 @@ struct AppPagesController: Sendable {
             async let meCall = backend.call(.GET, "/api/auth/me", token: token, for: request, remote: remote)
             async let personalCall = backend.call(.GET, "/api/settings/personal", token: token, for: request, remote: remote)
             async let publicCall = backend.call(.GET, "/api/settings/public", token: nil, for: request, remote: remote)
-            async let sessionsCall = backend.call(.GET, "/api/sessions?page=1&limit=\(Self.firstSessionPage)", token: token, for: request, remote: remote)
+            async let sessionsCall = backend.call(
+                .GET, "/api/sessions?page=1&limit=\(Self.firstSessionPage)", token: token, for: request, remote: remote)
             (me, personal, publicSettings, sessions) = try await (meCall, personalCall, publicCall, sessionsCall)
         } catch {
             context.logger.error("page \(request.uri.path): backend unavailable: \(error)")

@@ -31,7 +31,8 @@ struct ChatFixture: Sendable {
     /// A signed-in admin with a session on a connection to `baseURL` (a ``RawServer``); returns the token and session.
     static func session(_ client: any TestClientProtocol, baseURL: String) async throws -> (token: String, sessionId: Int) {
         let token = try await client.register("admin")
-        let connection = try await client.call(.post, "/api/connections", json: ["provider": "openai", "baseUrl": baseURL + "/v1", "modelIds": ["m"]], token: token)
+        let connection = try await client.call(
+            .post, "/api/connections", json: ["provider": "openai", "baseUrl": baseURL + "/v1", "modelIds": ["m"]], token: token)
         let connectionId = try #require(connection.data?["id"]?.int, "\(connection.json)")
         let session = try await client.call(.post, "/api/sessions", json: ["connectionId": connectionId, "rawId": "m"], token: token)
         return (token, try #require(session.data?["id"]?.int, "\(session.json)"))

@@ -78,7 +78,8 @@ final class FakeProvider: Sendable {
                 body = .object(["version": .string("0.9.0")])
             } else if path.contains("/v1beta/models") {
                 body = .object([
-                    "models": .array(models.map { .object(["name": .string("models/\($0)"), "supportedGenerationMethods": .array([.string("generateContent")])]) })
+                    "models": .array(
+                        models.map { .object(["name": .string("models/\($0)"), "supportedGenerationMethods": .array([.string("generateContent")])]) })
                 ])
             } else if path.hasSuffix("/models") {
                 if let reply = self.state.withLock({ state -> Reply? in state.fallback }), case .status(let code, let text, _) = reply, code >= 400 {
@@ -171,7 +172,9 @@ enum FakeStreams {
         }
         chunks.append(#"data: {"choices":[{"index":0,"delta":{},"finish_reason":"\#(finish)"}]}"# + "\n\n")
         if let usage {
-            chunks.append(#"data: {"choices":[],"usage":{"prompt_tokens":\#(usage.0),"completion_tokens":\#(usage.1),"total_tokens":\#(usage.0 + usage.1)}}"# + "\n\n")
+            chunks.append(
+                #"data: {"choices":[],"usage":{"prompt_tokens":\#(usage.0),"completion_tokens":\#(usage.1),"total_tokens":\#(usage.0 + usage.1)}}"#
+                    + "\n\n")
         }
         chunks.append("data: [DONE]\n\n")
         return chunks
@@ -180,7 +183,9 @@ enum FakeStreams {
     static func ollama(_ pieces: [String], thinking: [String] = []) -> [String] {
         var lines = thinking.map { #"{"model":"llama3","message":{"role":"assistant","content":"","thinking":\#(quoted($0))},"done":false}"# + "\n" }
         lines += pieces.map { #"{"model":"llama3","message":{"role":"assistant","content":\#(quoted($0))},"done":false}"# + "\n" }
-        lines.append(#"{"model":"llama3","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":9,"eval_count":4}"# + "\n")
+        lines.append(
+            #"{"model":"llama3","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":9,"eval_count":4}"#
+                + "\n")
         return lines
     }
 
@@ -208,13 +213,15 @@ enum FakeStreams {
     static func gemini(_ pieces: [String], thoughts: [String] = []) -> [String] {
         var events: [String] = []
         for thought in thoughts {
-            events.append("data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\(quoted(thought)),\"thought\":true}]}}]}\r\n\r\n")
+            events.append(
+                "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\(quoted(thought)),\"thought\":true}]}}]}\r\n\r\n")
         }
         for (index, piece) in pieces.enumerated() {
             let last = index == pieces.count - 1
             let finish = last ? ",\"finishReason\":\"STOP\"" : ""
             let usage = last ? ",\"usageMetadata\":{\"promptTokenCount\":8,\"candidatesTokenCount\":6,\"totalTokenCount\":14}" : ""
-            events.append("data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\(quoted(piece))}]}\(finish)}]\(usage)}\r\n\r\n")
+            events.append(
+                "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\(quoted(piece))}]}\(finish)}]\(usage)}\r\n\r\n")
         }
         return events
     }

@@ -52,7 +52,11 @@ enum RawServer {
     static func run<T>(answering bytes: [UInt8], closeWithoutAnswer: Bool = false, _ body: (_ baseURL: String) async throws -> T) async throws -> T {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Reply(bytes, closeWithoutAnswer: closeWithoutAnswer)) } }
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(Reply(bytes, closeWithoutAnswer: closeWithoutAnswer))
+                }
+            }
             .bind(host: "127.0.0.1", port: 0).get()
         do {
             let result = try await body("http://127.0.0.1:\(channel.localAddress?.port ?? 0)")
@@ -89,7 +93,9 @@ enum RawClient {
         let closed = group.any().makePromise(of: String.self)
         let started = ContinuousClock.now
         let channel = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(closed: closed)) } }
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(closed: closed)) }
+            }
             .connect(host: "127.0.0.1", port: port).get()
         try await channel.writeAndFlush(channel.allocator.buffer(string: request))
         let timeout = group.any().scheduleTask(in: .nanoseconds(Int64(limit.components.seconds) * 1_000_000_000)) { channel.close(promise: nil) }
@@ -104,7 +110,9 @@ enum RawClient {
         let group = MultiThreadedEventLoopGroup.singleton
         let closed = group.any().makePromise(of: String.self)
         let channel = try await ClientBootstrap(group: group)
-            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(closed: closed)) } }
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(closed: closed)) }
+            }
             .connect(host: "127.0.0.1", port: port).get()
         try await channel.writeAndFlush(channel.allocator.buffer(string: request))
         try await Task.sleep(for: wait)

@@ -48,11 +48,17 @@ final class ProviderHTTPClient: Sendable {
     init(settings: Settings = Settings()) {
         self.settings = settings
         self.direct = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.configuration(settings))
-        self.viaHTTPSProxy = settings.proxy.https.map { HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.configuration(settings, proxy: $0)) }
-        self.viaHTTPProxy = settings.proxy.http.map { HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.configuration(settings, proxy: $0)) }
+        self.viaHTTPSProxy = settings.proxy.https.map {
+            HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.configuration(settings, proxy: $0))
+        }
+        self.viaHTTPProxy = settings.proxy.http.map {
+            HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.configuration(settings, proxy: $0))
+        }
     }
 
-    static func configuration(_ settings: Settings, proxy: ProxySettings.Server? = nil, pin: (host: String, address: String)? = nil)
+    static func configuration(
+        _ settings: Settings, proxy: ProxySettings.Server? = nil, pin: (host: String, address: String)? = nil
+    )
         -> HTTPClient.Configuration
     {
         var configuration = HTTPClient.Configuration(
