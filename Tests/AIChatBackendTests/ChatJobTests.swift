@@ -186,6 +186,40 @@ import Testing
         }
     }
 
+    /// While an answer streams, its partial text is written at least once a second (not listed while it runs); a
+    /// server that dies mid-answer leaves that row, and the next start marks it interrupted and shows its text.
+    @Test func aCrashLosesAtMostASecondOfAnAnswer() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await FakeProvider.run { fake in
+            try await withBackend(directory: directory) { backend, client in
+                let chat = try await ChatFixture.make(client, fake: fake)
+                fake.enqueue(Self.slowAnswer(60, delay: .milliseconds(100)))
+                let port = try #require(client.port)
+                let live = try await LiveStream.open(
+                    port: port, path: "/api/chat/stream", json: ["sessionId": chat.sessionId, "content": "q"], token: chat.token)
+                _ = try await live.read { $0.contains("w5 ") }
+                // Watchers get the running answer from its job: the partial row is not listed.
+                #expect(try await backend.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items.count == 1)
+                let written = try await eventually(.seconds(3)) {
+                    let rows = try await backend.database.read { sql in
+                        try await sql.raw(#"SELECT "content", "status" FROM "messages" WHERE "role" = 'assistant'"#).all()
+                    }
+                    return try rows.first?.optionalString("status") == "streaming" && rows.first?.string("content").hasPrefix("w0 w1 ") == true
+                }
+                #expect(written, "a checkpoint within a second or so")
+                // The server "dies" here: a new one starts on the same database without the first one saving.
+                let configuration = try BackendConfiguration(env: TestEnv.values(directory: directory.path))
+                let restarted = try await Backend.make(configuration: configuration, logger: TestEnv.logger)
+                let stored = try await restarted.messages.page(sessionId: chat.sessionId, page: 1, limit: 10).items
+                await restarted.shutdown()
+                let answer = try #require(stored.first { $0.role == .assistant })
+                #expect(answer.status == .interrupted)
+                #expect(answer.content.hasPrefix("w0 w1 w2 w3 w4 w5"))
+            }
+        }
+    }
+
     @Test func shutdownSavesWhatWasProduced() async throws {
         try await FakeProvider.run { fake in
             try await withBackend { backend, client in

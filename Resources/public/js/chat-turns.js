@@ -200,6 +200,7 @@ export function paint(turn, final) {
   }
   turn.noteEl.replaceChildren();
   if (turn.status === 'stopped') turn.noteEl.append(h('span', { class: 'note' }, t('chat.stopped')));
+  if (turn.status === 'interrupted') turn.noteEl.append(h('span', { class: 'note' }, t('chat.interrupted')));
   if (turn.error) {
     turn.noteEl.append(h('div', { class: 'turn-error', role: 'alert' }, h('span', {}, turn.error),
       h('button', { class: 'btn btn-sm', type: 'button', onclick: () => emit('retry-turn', turn) }, t('common.retry'))));

@@ -49,7 +49,7 @@ public final class Backend: Sendable {
         self.sessions = SQLSessionRepository(database: database)
         self.messages = SQLMessageRepository(database: database)
         self.usage = SQLUsageRepository(database: database)
-        self.registry = GenerationRegistry()
+        self.registry = GenerationRegistry(checkpoints: AnswerCheckpoints(messages: self.messages, logger: logger))
         self.httpClient = ProviderHTTPClient(
             settings: .init(maxConnectionsPerHost: configuration.providerMaxConnections, proxy: configuration.proxy)
         )
@@ -73,6 +73,8 @@ public final class Backend: Sendable {
         let database = try await Self.openDatabase(configuration.database, logger: logger)
         do {
             try await Migrator().migrate(database, logger: logger)
+            // Answers the last run left streaming (it was killed) keep their partial text, marked as interrupted.
+            try await AnswerCheckpoints(messages: SQLMessageRepository(database: database), logger: logger).recover()
             let secrets = SecretStore(directory: configuration.dataDirectory, logger: logger)
             let jwtSecret = try secrets.secret(configured: configuration.jwtSecret, fileName: ".jwt_secret", variable: "JWT_SECRET")
             let encryptionKey = try secrets.secret(

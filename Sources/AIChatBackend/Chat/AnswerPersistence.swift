@@ -7,6 +7,8 @@ import NIOCore
 /// the answer.
 struct AnswerPersistence: Sendable {
     let messages: any MessageRepository
+    /// The answer's checkpoint row, if any, becomes the saved answer (or is removed when nothing is kept).
+    let checkpoints: AnswerCheckpoints
     let logger: Logger
 
     /// How an answer ended.
@@ -60,7 +62,9 @@ struct AnswerPersistence: Sendable {
         // The answer and its usage row in one transaction: one commit per answer.
         var saved: ChatMessageRecord?
         do {
-            saved = try await self.messages.saveAnswer(answerRow, usage: usageRow)
+            saved = try await self.checkpoints.finalize(job) { checkpoint in
+                try await self.messages.saveAnswer(answerRow, usage: usageRow, replacing: keep ? checkpoint : nil)
+            }
         } catch {
             self.logger.error("could not save the answer in session \(plan.session.id): \(error)")
         }

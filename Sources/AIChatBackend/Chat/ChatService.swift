@@ -43,7 +43,9 @@ final class ChatService: Sendable {
         self.settings = settings
         self.contextLimits = contextLimits
         self.registry = registry
-        self.persistence = AnswerPersistence(messages: messages, logger: logger)
+        self.persistence = AnswerPersistence(
+            messages: messages, checkpoints: registry.checkpoints ?? AnswerCheckpoints(messages: messages, logger: logger), logger: logger
+        )
         self.titles = TitleGenerator(gateway: gateway, sessions: sessions, messages: messages, registry: registry, logger: logger)
         self.logger = logger
     }
@@ -59,7 +61,8 @@ final class ChatService: Sendable {
     /// Starts a job for `plan` (whose question is stored), or returns the job already running in that session.
     func start(_ plan: GenerationPlan) throws -> GenerationJob {
         let job = GenerationJob(
-            sessionId: plan.session.id, userId: plan.user.id, userMessageId: plan.userMessage.id, clientMessageId: plan.userMessage.clientMessageId
+            sessionId: plan.session.id, userId: plan.user.id, userMessageId: plan.userMessage.id, clientMessageId: plan.userMessage.clientMessageId,
+            model: plan.session.modelRawId
         )
         guard let registered = self.registry.register(job) else {
             throw APIError(.serviceUnavailable, "The server is restarting; try again in a moment")

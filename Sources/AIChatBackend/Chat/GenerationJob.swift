@@ -14,6 +14,8 @@ public final class GenerationJob: Sendable {
     /// The question's message id (stored before the job starts).
     public let userMessageId: Int
     public let clientMessageId: String?
+    /// The model the answer is asked of (stored with its checkpoint).
+    let model: String?
     private let state = Mutex(State())
 
     /// Why an answer was cut short by the server's clocks.
@@ -58,6 +60,11 @@ public final class GenerationJob: Sendable {
         var deadline: ContinuousClock.Instant?
         var interruption: Interruption?
 
+        // Checkpoints of the partial text (``AnswerCheckpoints``).
+        var checkpointId: Int?
+        var checkpointedLength = 0
+        var saving = false
+
         /// What a watcher that attaches now gets first.
         var replay: [ByteBuffer] {
             var frames = self.opening
@@ -78,11 +85,40 @@ public final class GenerationJob: Sendable {
         }
     }
 
-    init(sessionId: Int, userId: Int, userMessageId: Int, clientMessageId: String?) {
+    init(sessionId: Int, userId: Int, userMessageId: Int, clientMessageId: String?, model: String? = nil) {
         self.sessionId = sessionId
         self.userId = userId
         self.userMessageId = userMessageId
         self.clientMessageId = clientMessageId
+        self.model = model
+    }
+
+    /// The partial text to write as a checkpoint when it grew since the last one; nil otherwise, and once the answer is
+    /// being saved or was discarded.
+    func checkpointDue() -> AnswerCheckpoint? {
+        self.state.withLock { state in
+            guard !state.saving, !state.finished, !state.discarded else { return nil }
+            let length = state.content.utf8.count + state.reasoning.utf8.count
+            guard length > state.checkpointedLength else { return nil }
+            state.checkpointedLength = length
+            return AnswerCheckpoint(
+                id: state.checkpointId, sessionId: self.sessionId, parentId: self.userMessageId, content: state.content,
+                reasoning: state.reasoning, model: self.model
+            )
+        }
+    }
+
+    /// The checkpoint was written as row `id`.
+    func checkpointed(id: Int) {
+        self.state.withLock { $0.checkpointId = id }
+    }
+
+    /// No more checkpoints: the answer is being saved. Returns its checkpoint row, if one was written.
+    func beginSaving() -> Int? {
+        self.state.withLock { state in
+            state.saving = true
+            return state.checkpointId
+        }
     }
 
     var isFinished: Bool { self.state.withLock { $0.finished } }

@@ -17,8 +17,12 @@ public final class GenerationRegistry: Sendable {
 
     private let state = Mutex(State())
     static let tickInterval = Duration.milliseconds(250)
+    /// Writes the running answers' partial text (every fourth tick: once a second); nil: not kept (tests of the job).
+    let checkpoints: AnswerCheckpoints?
 
-    public init() {}
+    init(checkpoints: AnswerCheckpoints? = nil) {
+        self.checkpoints = checkpoints
+    }
 
     func job(sessionId: Int) -> GenerationJob? {
         self.state.withLock { $0.jobs[sessionId] }
@@ -97,8 +101,9 @@ public final class GenerationRegistry: Sendable {
         }
     }
 
-    /// Ticks every running job until none is left (a later job starts a new ticker).
+    /// Ticks every running job until none is left (a later job starts a new ticker), and writes their checkpoints.
     private func runTicker() async {
+        var ticks = 0
         while true {
             try? await Task.sleep(for: Self.tickInterval)
             let jobs = self.state.withLock { state -> [GenerationJob]? in
@@ -111,6 +116,8 @@ public final class GenerationRegistry: Sendable {
             guard let jobs else { return }
             let now = ContinuousClock.now
             for job in jobs { job.tick(now: now) }
+            ticks += 1
+            if ticks % 4 == 0, let checkpoints = self.checkpoints { await checkpoints.write(jobs) }
         }
     }
 

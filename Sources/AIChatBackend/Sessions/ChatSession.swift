@@ -94,6 +94,11 @@ public enum MessageRole: String, Sendable, Codable, CaseIterable {
 public enum MessageStatus: String, Sendable, Codable {
     case stopped
     case error
+    /// Still being generated: the partial text as of the last checkpoint (``AnswerCheckpoints``). Not listed while its
+    /// job runs (watchers get it from the job).
+    case streaming
+    /// Left streaming by a server that stopped without saving it (killed, power loss): the partial text is kept.
+    case interrupted
 }
 
 public struct StoredImage: Codable, Sendable, Equatable {

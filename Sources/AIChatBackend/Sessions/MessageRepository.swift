@@ -20,7 +20,14 @@ public protocol MessageRepository: Sendable {
     ) async throws -> (ChatMessageRecord, created: Bool)?
     /// Stores an answer and its usage row in one transaction (either may be nil); the usage row refers to the
     /// answer stored with it. Returns the stored answer.
-    func saveAnswer(_ answer: NewAnswer?, usage: NewUsage?) async throws -> ChatMessageRecord?
+    /// Saves a finished answer (in place of its checkpoint row `replacing`, which is removed when there is no
+    /// answer to keep) and its usage, in one transaction.
+    func saveAnswer(_ answer: NewAnswer?, usage: NewUsage?, replacing checkpoint: Int?) async throws -> ChatMessageRecord?
+    /// Writes the partial text of streaming answers, all in one transaction: a new row (status `streaming`) for an
+    /// answer without one, an update otherwise. Returns each answer's row id, in order.
+    func checkpoint(_ answers: [AnswerCheckpoint]) async throws -> [Int]
+    /// Marks answers left `streaming` by a server that did not stop cleanly as `interrupted`; returns how many.
+    func markInterrupted() async throws -> Int
     /// The newest answer to a user message, if any.
     func latestAnswer(sessionId: Int, parentId: Int) async throws -> ChatMessageRecord?
     /// The conversation as the model sees it: user messages and the newest version of each answer, oldest first,
@@ -38,6 +45,16 @@ public struct NewAnswer: Sendable {
     var reasoning: String?
     var reasoningDurationSeconds: Int?
     var status: MessageStatus?
+    var model: String?
+}
+
+/// The partial text of an answer that is still streaming.
+public struct AnswerCheckpoint: Sendable {
+    var id: Int?
+    var sessionId: Int
+    var parentId: Int
+    var content: String
+    var reasoning: String
     var model: String?
 }
 
@@ -65,6 +82,9 @@ public struct SQLMessageRepository: MessageRepository {
         m."id", m."sessionId", m."role", m."content", m."clientMessageId", m."reasoning", m."reasoningDurationSeconds", m."createdAt",
         m."status", m."imagesJson", m."parentId", m."model"
         """
+
+    /// Messages that are not an answer still streaming (whose text its running job holds).
+    static let settled = #"(m."status" IS NULL OR m."status" <> 'streaming')"#
 
     /// What a prompt needs of the history: no images (only the current question's are sent) and no reasoning.
     static let historyColumns = """
@@ -107,11 +127,13 @@ public struct SQLMessageRepository: MessageRepository {
     public func page(sessionId: Int, page: Int, limit: Int) async throws -> Page<ChatMessageRecord> {
         try await self.database.read { sql in
             let total =
-                try await sql.raw("SELECT COUNT(*) AS \"n\" FROM \"messages\" WHERE \"sessionId\" = \(bind: sessionId)").first()?.int("n") ?? 0
+                try await sql.raw(
+                    "SELECT COUNT(*) AS \"n\" FROM \"messages\" m WHERE m.\"sessionId\" = \(bind: sessionId) AND \(unsafeRaw: Self.settled)"
+                ).first()?.int("n") ?? 0
             let rows = try await sql.raw(
                 """
                 SELECT \(unsafeRaw: Self.columns)\(unsafeRaw: Self.usageColumns) FROM "messages" m \(unsafeRaw: Self.usageJoin)
-                WHERE m."sessionId" = \(bind: sessionId)
+                WHERE m."sessionId" = \(bind: sessionId) AND \(unsafeRaw: Self.settled)
                 ORDER BY m."id" DESC LIMIT \(bind: limit) OFFSET \(bind: (page - 1) * limit)
                 """
             ).all()
@@ -208,29 +230,44 @@ public struct SQLMessageRepository: MessageRepository {
         }
     }
 
-    public func saveAnswer(_ answer: NewAnswer?, usage: NewUsage?) async throws -> ChatMessageRecord? {
-        guard answer != nil || usage != nil else { return nil }
+    public func saveAnswer(_ answer: NewAnswer?, usage: NewUsage?, replacing checkpoint: Int?) async throws -> ChatMessageRecord? {
+        guard answer != nil || usage != nil || checkpoint != nil else { return nil }
         let now = Timestamp.now()
         return try await self.database.write { sql in
             var stored: ChatMessageRecord?
             if let answer {
-                guard
-                    let row = try await sql.raw(
+                let id: Int
+                if let checkpoint {
+                    try await sql.raw(
                         """
-                        INSERT INTO "messages" ("sessionId", "role", "content", "reasoning", "reasoningDurationSeconds", "createdAt", "status",
-                            "parentId", "model")
-                        VALUES (\(bind: answer.sessionId), 'assistant', \(bind: answer.content), \(bind: answer.reasoning),
-                            \(bind: answer.reasoningDurationSeconds), \(bind: now.milliseconds), \(bind: answer.status?.rawValue), \(bind: answer.parentId),
-                            \(bind: answer.model))
-                        RETURNING "id"
+                        UPDATE "messages" SET "content" = \(bind: answer.content), "reasoning" = \(bind: answer.reasoning),
+                            "reasoningDurationSeconds" = \(bind: answer.reasoningDurationSeconds), "status" = \(bind: answer.status?.rawValue)
+                        WHERE "id" = \(bind: checkpoint)
                         """
-                    ).first()
-                else { throw DatabaseError("insert into messages returned no id") }
+                    ).run()
+                    id = checkpoint
+                } else {
+                    guard
+                        let row = try await sql.raw(
+                            """
+                            INSERT INTO "messages" ("sessionId", "role", "content", "reasoning", "reasoningDurationSeconds", "createdAt", "status",
+                                "parentId", "model")
+                            VALUES (\(bind: answer.sessionId), 'assistant', \(bind: answer.content), \(bind: answer.reasoning),
+                                \(bind: answer.reasoningDurationSeconds), \(bind: now.milliseconds), \(bind: answer.status?.rawValue), \(bind: answer.parentId),
+                                \(bind: answer.model))
+                            RETURNING "id"
+                            """
+                        ).first()
+                    else { throw DatabaseError("insert into messages returned no id") }
+                    id = try row.int("id")
+                }
                 stored = ChatMessageRecord(
-                    id: try row.int("id"), sessionId: answer.sessionId, role: .assistant, content: answer.content, clientMessageId: nil,
+                    id: id, sessionId: answer.sessionId, role: .assistant, content: answer.content, clientMessageId: nil,
                     reasoning: answer.reasoning, reasoningDurationSeconds: answer.reasoningDurationSeconds, createdAt: now, status: answer.status,
                     images: [], parentId: answer.parentId, model: answer.model
                 )
+            } else if let checkpoint {
+                try await sql.raw("DELETE FROM \"messages\" WHERE \"id\" = \(bind: checkpoint)").run()
             }
             if var usage {
                 usage.messageId = stored?.id ?? usage.messageId
@@ -240,12 +277,57 @@ public struct SQLMessageRepository: MessageRepository {
         }
     }
 
+    public func checkpoint(_ answers: [AnswerCheckpoint]) async throws -> [Int] {
+        guard !answers.isEmpty else { return [] }
+        let now = Timestamp.now()
+        return try await self.database.write { sql in
+            var ids: [Int] = []
+            for answer in answers {
+                // PostgreSQL cannot store U+0000.
+                let content = answer.content.withoutNulCharacters
+                let reasoning = answer.reasoning.isEmpty ? nil : answer.reasoning.withoutNulCharacters
+                if let id = answer.id {
+                    try await sql.raw(
+                        """
+                        UPDATE "messages" SET "content" = \(bind: content), "reasoning" = \(bind: reasoning)
+                        WHERE "id" = \(bind: id) AND "status" = 'streaming'
+                        """
+                    ).run()
+                    ids.append(id)
+                } else {
+                    guard
+                        let row = try await sql.raw(
+                            """
+                            INSERT INTO "messages" ("sessionId", "role", "content", "reasoning", "createdAt", "status", "parentId", "model")
+                            VALUES (\(bind: answer.sessionId), 'assistant', \(bind: content), \(bind: reasoning), \(bind: now.milliseconds),
+                                'streaming', \(bind: answer.parentId), \(bind: answer.model))
+                            RETURNING "id"
+                            """
+                        ).first()
+                    else { throw DatabaseError("insert into messages returned no id") }
+                    ids.append(try row.int("id"))
+                }
+            }
+            return ids
+        }
+    }
+
+    public func markInterrupted() async throws -> Int {
+        try await self.database.write { sql in
+            let rows = try await sql.raw(
+                "UPDATE \"messages\" SET \"status\" = 'interrupted' WHERE \"status\" = 'streaming' RETURNING \"id\""
+            ).all()
+            return rows.count
+        }
+    }
+
     public func latestAnswer(sessionId: Int, parentId: Int) async throws -> ChatMessageRecord? {
         try await self.database.read { sql in
             try await sql.raw(
                 """
                 SELECT \(unsafeRaw: Self.columns) FROM "messages" m
                 WHERE m."sessionId" = \(bind: sessionId) AND m."parentId" = \(bind: parentId) AND m."role" = 'assistant'
+                    AND \(unsafeRaw: Self.settled)
                 ORDER BY m."id" DESC LIMIT 1
                 """
             ).first().map(Self.decode)
@@ -257,7 +339,7 @@ public struct SQLMessageRepository: MessageRepository {
             try await sql.raw(
                 """
                 SELECT \(unsafeRaw: Self.historyColumns) FROM "messages" m
-                WHERE m."sessionId" = \(bind: sessionId) AND m."id" <> \(bind: excluding ?? 0)
+                WHERE m."sessionId" = \(bind: sessionId) AND m."id" <> \(bind: excluding ?? 0) AND \(unsafeRaw: Self.settled)
                     AND (m."role" <> 'assistant' OR m."parentId" IS NULL
                         OR m."id" = (SELECT MAX(v."id") FROM "messages" v WHERE v."parentId" = m."parentId" AND v."role" = 'assistant'))
                 ORDER BY COALESCE(m."parentId", m."id") DESC, m."id" DESC LIMIT \(bind: limit)
