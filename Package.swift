@@ -91,7 +91,6 @@ let package = Package(
         .executableTarget(
             name: "aichat-bench",
             dependencies: [
-                "AIChatBackend",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

