@@ -96,7 +96,7 @@ final class BackendProcess: Sendable {
         let running = ProcessInfo.processInfo.environment["BENCH_BACKEND_PORT"].flatMap(Int.init)
         try self.init(
             path: path, port: try running ?? Self.freePort(), folder: "aichat-bench-",
-            environment: ["BCRYPT_COST": "4", "PERSONAL_CONNECTIONS_ALLOW_PRIVATE": "true"], databaseInFolder: true, launch: running == nil
+            environment: ["BCRYPT_COST": "4", "PERSONAL_CONNECTIONS_ALLOWED_NETWORKS": "127.0.0.0/8"], databaseInFolder: true, launch: running == nil
         )
     }
 

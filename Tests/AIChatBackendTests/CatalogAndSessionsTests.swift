@@ -81,7 +81,7 @@ import Testing
 
     @Test func usersSeeSystemModelsAndOnlyTheirOwnPersonalOnes() async throws {
         try await FakeProvider.run { fake in
-            try await withBackend(["APP_MODE": "multi", "PERSONAL_CONNECTIONS_ALLOW_PRIVATE": "true"]) { _, client in
+            try await withBackend(["APP_MODE": "multi", "PERSONAL_CONNECTIONS_ALLOWED_NETWORKS": "127.0.0.0/8"]) { _, client in
                 let admin = try await client.register("admin")
                 _ = try await client.call(.put, "/api/settings/system", json: ["registration_enabled": true], token: admin)
                 _ = try await client.call(

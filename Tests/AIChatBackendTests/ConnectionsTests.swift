@@ -155,6 +155,53 @@ import Testing
         }
     }
 
+    /// `SYSTEM_OAUTH_TOKEN` and `AZURE_ACCESS_TOKEN` reach only hosts an administrator configured: a personal
+    /// connection cannot ask for them, and one stored with such an auth type (an older version let it) gets none.
+    @Test func serverTokensGoToSystemConnectionsOnly() async throws {
+        try await FakeProvider.run { fake in
+            let env = [
+                "APP_MODE": "multi", "PERSONAL_CONNECTIONS_ALLOWED_NETWORKS": "127.0.0.0/8", "SYSTEM_OAUTH_TOKEN": "server-oauth-token",
+                "AZURE_ACCESS_TOKEN": "server-azure-token",
+            ]
+            try await withBackend(env) { backend, client in
+                let admin = try await client.register("admin")
+                _ = try await client.call(.put, "/api/settings/system", json: ["registration_enabled": true], token: admin)
+                let alice = try await client.register("alice")
+                let oauth: [String: Any] = ["provider": "openai", "baseUrl": fake.baseURL + "/v1", "authType": "system_oauth"]
+                let entra: [String: Any] = ["provider": "azure_openai", "baseUrl": fake.baseURL, "authType": "microsoft_entra_id"]
+                for body in [oauth, entra] {
+                    for path in ["/api/connections/user", "/api/connections/verify"] {
+                        let refused = try await client.call(.post, path, json: body, token: alice)
+                        #expect(refused.status == .badRequest, "\(path)")
+                        #expect(refused.json["details"]?[0]?["field"]?.string == "authType", "\(refused.json)")
+                    }
+                }
+                let own = try await client.call(
+                    .post, "/api/connections/user", json: ["provider": "openai", "baseUrl": fake.baseURL + "/v1"], token: alice)
+                let ownId = try #require(own.data?["id"]?.int)
+                #expect(
+                    try await client.call(.put, "/api/connections/user/\(ownId)", json: ["authType": "system_oauth"], token: alice).status
+                        == .badRequest)
+                #expect(
+                    try await client.call(.post, "/api/connections/verify", json: ["connectionId": ownId, "authType": "system_oauth"], token: alice)
+                        .status == .badRequest)
+                #expect(fake.received.isEmpty)
+
+                // A personal connection stored with system_oauth by an earlier version: its requests carry no token.
+                try await backend.database.write { sql in
+                    try await sql.raw("UPDATE connections SET authType = 'system_oauth' WHERE id = \(bind: ownId)").run()
+                }
+                _ = try await client.call(.post, "/api/catalog/models/refresh", token: admin)
+                _ = try await client.call(.get, "/api/catalog/models", token: alice)
+                // The admin's system connection with the same auth type does get it.
+                _ = try await client.call(.post, "/api/connections/verify", json: oauth, token: admin)
+                let authorizations = fake.received.map { $0.headers["authorization"] }
+                #expect(authorizations.contains("Bearer server-oauth-token"))
+                #expect(authorizations.filter { $0 == "Bearer server-oauth-token" }.count == 1, "\(authorizations)")
+            }
+        }
+    }
+
     @Test func personalConnectionsCannotReachInternalAddressesUnlessAllowed() async throws {
         try await FakeProvider.run { fake in
             try await withBackend(["APP_MODE": "multi"]) { _, client in
@@ -172,7 +219,16 @@ import Testing
                     #expect(
                         metadata.error?.contains("not allowed") == true || metadata.error?.contains("private") == true, "\(url): \(metadata.json)")
                 }
-                _ = try await client.call(.put, "/api/settings/system", json: ["personal_connections_allow_private": true], token: admin)
+                // The allow-list opens only what it names.
+                let badList = try await client.call(
+                    .put, "/api/settings/system", json: ["personal_connections_allowed_networks": "10.0.0.0/8, nonsense"], token: admin)
+                #expect(badList.status == .badRequest)
+                #expect(badList.error?.contains("nonsense") == true)
+                _ = try await client.call(.put, "/api/settings/system", json: ["personal_connections_allowed_networks": "10.0.0.0/8"], token: admin)
+                #expect(try await client.call(.post, "/api/connections/verify", json: probe, token: alice).status == .badRequest)
+                let saved = try await client.call(
+                    .put, "/api/settings/system", json: ["personal_connections_allowed_networks": "127.0.0.1/32,10.0.0.0/8"], token: admin)
+                #expect(saved.json["data"]?["personal_connections_allowed_networks"]?.string == "127.0.0.1/32, 10.0.0.0/8")
                 #expect(try await client.call(.post, "/api/connections/verify", json: probe, token: alice).status == .ok)
                 let metadata = try await client.call(
                     .post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": "http://169.254.169.254"], token: alice)
@@ -192,7 +248,7 @@ import Testing
         try await FakeProvider.run { fake in try await Self.pinnedRequestsReachTheirAddress(fake) }
 
         try await FakeProvider.run { fake in
-            try await withBackend(["APP_MODE": "multi", "PERSONAL_CONNECTIONS_ALLOW_PRIVATE": "true"]) { _, client in
+            try await withBackend(["APP_MODE": "multi", "PERSONAL_CONNECTIONS_ALLOWED_NETWORKS": "127.0.0.0/8"]) { _, client in
                 let admin = try await client.register("admin")
                 _ = try await client.call(.put, "/api/settings/system", json: ["registration_enabled": true], token: admin)
                 let alice = try await client.register("alice")
@@ -255,6 +311,42 @@ import Testing
         }
     }
 
+    /// Cloud metadata endpoints are refused for system connections too, in every spelling of their address,
+    /// and whatever the allow-list says.
+    @Test func metadataAddressesAreRefusedForEveryConnection() async throws {
+        let spellings = [
+            "http://169.254.169.254/latest", "http://[::ffff:169.254.169.254]/", "http://[::ffff:a9fe:a9fe]/", "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[fd00:ec2::254]/", "http://[fd00:0ec2:0:0:0:0:0:0254]/", "http://[0:0:0:0:0:ffff:a9fe:a9fe]/", "http://metadata.google.internal/",
+        ]
+        let outbound = OutboundGuard()
+        for url in spellings {
+            for policy in [OutboundGuard.Policy.system, .personal(allowed: [IPNetwork("0.0.0.0/0")!, IPNetwork("::/0")!])] {
+                await #expect(throws: OutboundGuard.Refusal(reason: "cloud metadata addresses are not allowed"), "\(url)") {
+                    try await outbound.check(url, policy: policy)
+                }
+            }
+        }
+        #expect(try await outbound.check("http://127.0.0.1:9/", policy: .system) == ["127.0.0.1"])
+        try await withBackend { _, client in
+            let admin = try await client.register("admin")
+            let refused = try await client.call(
+                .post, "/api/connections/verify", json: ["provider": "openai", "baseUrl": "http://[::ffff:a9fe:a9fe]/v1"], token: admin)
+            #expect(refused.error == "Connection refused: cloud metadata addresses are not allowed")
+        }
+    }
+
+    @Test func addressRangesCompareBytes() throws {
+        let lan = try #require(IPNetwork("192.168.1.0/24"))
+        #expect(lan.contains(try #require(IPAddress("192.168.1.77"))))
+        #expect(lan.contains(try #require(IPAddress("::ffff:192.168.1.77"))))
+        #expect(!lan.contains(try #require(IPAddress("192.168.2.1"))))
+        #expect(IPNetwork("10.1.2.3/8")?.description == "10.0.0.0/8")
+        #expect(IPNetwork("fd00::1/129") == nil)
+        #expect(IPNetwork("127.1") == nil)
+        #expect(throws: IPNetwork.InvalidNetwork.self) { try IPNetwork.list("10.0.0.0/8 300.1.1.1") }
+        #expect(try IPNetwork.list(" 10.0.0.0/8, fd00::/8 ,,").map(\.description) == ["10.0.0.0/8", "fd00::/8"])
+    }
+
     @Test func addressClassification() {
         for address in ["127.0.0.1", "10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.1.1", "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1"] {
             #expect(OutboundGuard.isInternal(address), "\(address)")
@@ -262,6 +354,8 @@ import Testing
         for external in ["8.8.8.8", "203.0.113.9", "172.32.0.1", "2606:4700::1111"] {
             #expect(!OutboundGuard.isInternal(external), "\(external)")
         }
-        #expect(OutboundGuard.canonical("::FFFF:10.0.0.1") == "10.0.0.1")
+        #expect(OutboundGuard.isInternal("::FFFF:10.0.0.1"))
+        #expect(OutboundGuard.isInternal("64:ff9b::7f00:1"))
+        #expect(IPAddress("::ffff:10.0.0.1")?.connectText == "10.0.0.1")
     }
 }

@@ -120,3 +120,87 @@ import Testing
         #expect(await throttle.retryAfter(keys: ["u"], now: 60_002) == nil)
     }
 }
+
+@Suite struct AdminRouteTests {
+    /// Every route the router has, called with an ordinary user's token: exactly the administrator's routes answer
+    /// 403, and a route added later is covered without touching this test (it either answers 403 and must be listed
+    /// here, or it is not an admin route).
+    @Test func everyAdminRouteRefusesUsers() async throws {
+        let adminRoutes: Set<String> = [
+            "GET /api/users", "POST /api/users", "GET /api/users/{id}", "PUT /api/users/{id}/role", "PUT /api/users/{id}/password",
+            "DELETE /api/users/{id}",
+            "GET /api/settings/system", "PUT /api/settings/system",
+            "GET /api/connections", "POST /api/connections", "PUT /api/connections/{id}", "DELETE /api/connections/{id}",
+            "POST /api/catalog/models/refresh", "PUT /api/catalog/models/tags", "DELETE /api/catalog/models/tags",
+            "GET /api/catalog/models/overrides", "POST /api/catalog/models/overrides",
+        ]
+        try await withBackend(["APP_MODE": "multi"]) { backend, client in
+            let admin = try await client.register("admin")
+            _ = try await client.call(.put, "/api/settings/system", json: ["registration_enabled": true], token: admin)
+            let user = try await client.register("alice")
+            var refused: Set<String> = []
+            for route in backend.router().routes {
+                let path = "/" + route.path.description.drop { $0 == "/" }
+                // Auth routes would sign the user out (logout) or change the password; none of them is an admin route.
+                guard !path.hasPrefix("/api/auth") else { continue }
+                let uri = "/" + path.split(separator: "/").map { $0.hasPrefix("{") || $0.hasPrefix(":") ? "1" : String($0) }.joined(separator: "/")
+                let reply = try await client.call(route.method, uri, json: [:], token: user)
+                if reply.status == .forbidden { refused.insert("\(route.method) \(path)") }
+            }
+            #expect(refused == adminRoutes, "unexpected: \(refused.symmetricDifference(adminRoutes))")
+        }
+    }
+}
+
+@Suite struct ModelAccessTests {
+    /// On a system connection a user gets the models the administrator offers and no other, whatever route names the
+    /// model; and a user never learns where a system connection points.
+    @Test func usersGetOnlyTheModelsOffered() async throws {
+        try await FakeProvider.run { fake in
+            try await withBackend(["APP_MODE": "multi"]) { _, client in
+                let chat = try await ChatFixture.make(client, fake: fake, model: "offered")
+                let alice = try await chat.registerAnother("alice", client)
+                fake.setFallback(.chunks(FakeStreams.openAI(["ok"]), contentType: "text/event-stream"))
+                let unlisted: [(String, [String: Any])] = [
+                    ("/api/sessions", ["connectionId": chat.connectionId, "rawId": "gpt-expensive"]),
+                    ("/api/sessions", ["modelId": "gpt-expensive"]),
+                    ("/api/chat/generate", ["connectionId": chat.connectionId, "modelId": "gpt-expensive", "prompt": "hi"]),
+                    ("/api/chat/generate", ["modelId": "gpt-expensive", "prompt": "hi"]),
+                ]
+                for (path, body) in unlisted {
+                    let refused = try await client.call(.post, path, json: body, token: alice)
+                    #expect(refused.status == .badRequest, "\(path) \(body)")
+                    #expect(refused.error?.contains("is not offered to you") == true, "\(refused.json)")
+                }
+                #expect(fake.chatRequests.isEmpty)
+                // The administrator may name any model on the connection.
+                let adminGenerate = try await client.call(
+                    .post, "/api/chat/generate", json: ["connectionId": chat.connectionId, "modelId": "gpt-expensive", "prompt": "hi"],
+                    token: chat.token)
+                #expect(adminGenerate.status == .ok)
+
+                let session = try await client.call(.post, "/api/sessions", json: ["modelId": "offered"], token: alice)
+                let sessionId = try #require(session.data?["id"]?.int, "\(session.json)")
+                #expect(session.data?["connection"]?["baseUrl"]?.string == "")
+                let listed = try await client.call(.get, "/api/sessions", token: alice)
+                #expect(listed.data?["sessions"]?[0]?["connection"]?["baseUrl"]?.string == "")
+                #expect(try await client.call(.get, "/api/sessions/\(sessionId)", token: alice).data?["connection"]?["baseUrl"]?.string == "")
+                let adminView = try await client.call(.get, "/api/sessions/\(chat.sessionId)", token: chat.token)
+                #expect(adminView.data?["connection"]?["baseUrl"]?.string == fake.baseURL + "/v1")
+                let catalog = try await client.call(.get, "/api/catalog/models", token: alice)
+                #expect(!String(describing: catalog.json).contains(fake.baseURL))
+
+                let sent = try await client.call(.post, "/api/chat/completion", json: ["sessionId": sessionId, "content": "hello"], token: alice)
+                #expect(sent.status == .ok, "\(sent.json)")
+                // The administrator withdraws the model: the session can no longer send.
+                _ = try await client.call(.put, "/api/connections/\(chat.connectionId)", json: ["modelIds": ["replacement"]], token: chat.token)
+                let withdrawn = try await client.call(
+                    .post, "/api/chat/completion", json: ["sessionId": sessionId, "content": "again"], token: alice)
+                #expect(withdrawn.status == .badRequest)
+                #expect(withdrawn.error?.contains("offered is not offered to you") == true, "\(withdrawn.json)")
+                let regenerate = try await client.call(.post, "/api/chat/regenerate", json: ["sessionId": sessionId, "messageId": 1], token: alice)
+                #expect(regenerate.status == .badRequest)
+            }
+        }
+    }
+}

@@ -18,7 +18,7 @@ import Testing
                 "provider_timeout_ms": .number(300000), "usage_emit": .bool(true), "usage_provider_only": .bool(false),
                 "reasoning_enabled": .bool(true), "reasoning_default_expand": .bool(false), "reasoning_save_to_db": .bool(true),
                 "reasoning_tags_mode": .string("default"), "reasoning_custom_tags": .string(""), "stream_delta_chunk_size": .number(1),
-                "openai_reasoning_effort": .string(""), "ollama_think": .bool(false), "personal_connections_allow_private": .bool(false),
+                "openai_reasoning_effort": .string(""), "ollama_think": .bool(false), "personal_connections_allowed_networks": .string(""),
                 "title_by_model": .bool(false),
             ]
             #expect(data == expected)
@@ -77,6 +77,22 @@ import Testing
             #expect(reply.error == message)
             #expect(try await backend.settingsRepository.systemRows().isEmpty)
         }
+    }
+
+    /// An earlier version's boolean opens the common private ranges until an administrator writes the new list.
+    @Test func theOldAllowPrivateFlagBecomesTheCommonPrivateRanges() throws {
+        let lan = try #require(IPAddress("192.168.7.9"))
+        for (stored, env) in [([:], ["PERSONAL_CONNECTIONS_ALLOW_PRIVATE": "true"]), (["personal_connections_allow_private": "true"], [:])] {
+            let settings = SystemSettings(stored: stored, env: EnvironmentValues(env), appMode: .single, defaultContextTokenLimit: 4000)
+            #expect(settings.networks(.personalConnectionsAllowedNetworks).contains { $0.contains(lan) })
+        }
+        let narrowed = SystemSettings(
+            stored: ["personal_connections_allow_private": "true", "personal_connections_allowed_networks": "10.0.0.0/8"],
+            env: EnvironmentValues([:]),
+            appMode: .single, defaultContextTokenLimit: 4000)
+        #expect(narrowed.networks(.personalConnectionsAllowedNetworks).map(\.description) == ["10.0.0.0/8"])
+        let none = SystemSettings(stored: [:], env: EnvironmentValues([:]), appMode: .single, defaultContextTokenLimit: 4000)
+        #expect(none.networks(.personalConnectionsAllowedNetworks).isEmpty)
     }
 
     @Test func systemSettingsAreAdminOnly() async throws {

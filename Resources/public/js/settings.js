@@ -381,13 +381,13 @@ const pages = {
       const save = h('button', { class: 'btn btn-primary', type: 'button', disabled: true }, t('common.saveChanges'));
       const [u1, usage] = toggle(t('network.usageEmit'), !!s.usage_emit);
       const [u2, providerOnly] = toggle(t('network.usageProviderOnly'), !!s.usage_provider_only);
-      const [u3, privateNet] = toggle(t('network.allowPrivate'), !!s.personal_connections_allow_private);
+      const nets = input({ value: s.personal_connections_allowed_networks || '', placeholder: '192.168.1.0/24, fd00::/8' });
       const context = input({ type: 'number', min: 256, max: 10000000, value: s.max_context_tokens ?? 4000 });
       const check = () => {
         providerOnly.disabled = !usage.checked;
         const valid = fields.every(([, el, min, max]) => el.value !== '' && Number(el.value) >= min && Number(el.value) <= max) && Number(context.value) >= 256;
         const changed = fields.some(([key, el]) => Number(el.value) !== s[key]) || usage.checked !== !!s.usage_emit || providerOnly.checked !== !!s.usage_provider_only ||
-          privateNet.checked !== !!s.personal_connections_allow_private || Number(context.value) !== s.max_context_tokens;
+          nets.value.trim() !== (s.personal_connections_allowed_networks || '') || Number(context.value) !== s.max_context_tokens;
         save.disabled = !(valid && changed);
       };
       const rows = specs.map(([key, min, max, reset]) => {
@@ -404,18 +404,19 @@ const pages = {
         queueMicrotask(sync);
         return row;
       });
-      for (const el of [usage, providerOnly, privateNet]) el.addEventListener('change', check);
-      context.addEventListener('input', check);
+      for (const el of [usage, providerOnly]) el.addEventListener('change', check);
+      for (const el of [context, nets]) el.addEventListener('input', check);
       save.addEventListener('click', async () => {
         const changes = Object.fromEntries(fields.map(([key, el]) => [key, Number(el.value)]));
-        Object.assign(changes, { usage_emit: usage.checked, usage_provider_only: providerOnly.checked, personal_connections_allow_private: privateNet.checked, max_context_tokens: Number(context.value) });
+        Object.assign(changes, { usage_emit: usage.checked, usage_provider_only: providerOnly.checked, personal_connections_allowed_networks: nets.value.trim(), max_context_tokens: Number(context.value) });
         const result = await attempt(() => api('/settings/system', { method: 'PUT', body: changes }));
         if (result) {
           Object.assign(s, result);
           check();
         }
       });
-      body.replaceChildren(...rows, field(t('network.maxContext'), context), u1, u2, u3, h('div', { class: 'form-actions' }, save));
+      body.replaceChildren(...rows, field(t('network.maxContext'), context), u1, u2,
+        field(t('network.allowedNetworks'), nets, t('network.allowedNetworksHint')), h('div', { class: 'form-actions' }, save));
       check();
     });
   },

@@ -174,8 +174,10 @@ public final class Backend: Sendable {
             sessions: self.sessions, messages: self.messages, usage: self.usage, registry: self.registry,
             contextLimits: ContextLimits(settings: self.settings, repository: self.settingsRepository), bodyLimit: limit
         ).addRoutes(to: router.group("api/chat").add(middleware: small).add(middleware: signedIn))
+        let chatSends = router.group("api/chat").add(middleware: BodyLimitMiddleware(limit: sends)).add(middleware: signedIn)
         ChatController(service: self.chat, sessions: self.sessions, messages: self.messages, usage: self.usage, resolver: resolver, bodyLimit: sends)
-            .addRoutes(to: router.group("api/chat").add(middleware: BodyLimitMiddleware(limit: sends)).add(middleware: signedIn))
+            .addRoutes(to: chatSends)
+        GenerateController(service: self.chat, resolver: resolver, bodyLimit: sends).addRoutes(to: chatSends)
 
         return router
     }

@@ -8,12 +8,15 @@ struct CatalogController {
     let repository: any CatalogRepository
     let authenticator: Authenticator
     let bodyLimit: Int
+    let refreshLimiter = IntervalLimiter(interval: Self.refreshInterval)
+
+    static let refreshInterval = Duration.seconds(5)
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         let signedIn = group.group().add(middleware: RequireUserMiddleware(authenticator: self.authenticator))
         signedIn.get("models", use: self.models)
-        signedIn.post("models/refresh", use: self.refresh)
         let admin = group.group().add(middleware: RequireUserMiddleware(authenticator: self.authenticator, adminOnly: true))
+        admin.post("models/refresh", use: self.refresh)
         admin.put("models/tags", use: self.saveOverride)
         admin.delete("models/tags", use: self.deleteOverrides)
         admin.get("models/overrides", use: self.exportOverrides)
@@ -30,8 +33,13 @@ struct CatalogController {
     }
 
     /// Re-fetches every connection the caller can use.
+    /// Fetches every visible connection's model list again (admin; each refresh reaches every provider, so at most
+    /// one per ``refreshInterval``).
     @Sendable func refresh(_ request: Request, context: AppRequestContext) async throws -> Envelope<RefreshResult> {
         let user = try context.requireUser()
+        if let wait = self.refreshLimiter.admit() {
+            throw APIError.tooManyRequests("The model lists were refreshed moments ago; try again in \(wait) seconds", retryAfterSeconds: wait)
+        }
         let targets = try await self.connections.list(.visible(to: user.id), enabledOnly: true)
         let failed = await self.catalog.refresh(targets)
         return Envelope(RefreshResult(refreshed: targets.count - failed.count, failedConnectionIds: failed), message: "Refreshed")

@@ -58,6 +58,11 @@ public actor ModelCatalog {
         return items
     }
 
+    /// Whether the connection's list (its `modelIds`, else the list its provider last gave) has `rawId`.
+    public func offers(_ rawId: String, on connection: Connection) async -> Bool {
+        await self.currentList(connection).contains { $0.id == rawId }
+    }
+
     /// The list to show now for one connection; a stale list is returned and refreshed in the background.
     func currentList(_ connection: Connection) async -> [ListedModel] {
         if !connection.modelIds.isEmpty {

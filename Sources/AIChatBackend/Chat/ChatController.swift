@@ -4,7 +4,7 @@ import Hummingbird
 import NIOCore
 import Synchronization
 
-/// Write-side chat endpoints: send (stream or JSON), regenerate, edit and resend, stateless generate.
+/// Write-side chat endpoints: send (stream or JSON), regenerate, edit and resend (`generate` is ``GenerateController``).
 struct ChatController {
     let service: ChatService
     let sessions: any SessionRepository
@@ -18,7 +18,6 @@ struct ChatController {
         group.post("completion", use: self.completion)
         group.post("regenerate", use: self.regenerate)
         group.post("edit", use: self.edit)
-        group.post("generate", use: self.generate)
     }
 
     static let defaultTitles: Set<String> = ["", "New Chat", "新的对话", "新对话"]
@@ -84,6 +83,7 @@ struct ChatController {
             throw APIError.notFound("Chat session not found")
         }
         let connection = try ChatService.usable(boundConnection, session: session)
+        try await self.resolver.requireOffered(session.modelRawId ?? "", on: connection, to: user)
         switch self.service.registry.reserve(sessionId: session.id) {
             case .reserved: break
             case .running(let job):
@@ -251,6 +251,7 @@ struct ChatController {
             throw APIError.notFound("Chat session not found")
         }
         let usable = try ChatService.usable(connection, session: session)
+        try await self.resolver.requireOffered(session.modelRawId ?? "", on: usable, to: user)
         switch self.service.registry.reserve(sessionId: session.id) {
             case .reserved: return (session, usable)
             case .running, .busy: throw Self.busy
@@ -272,57 +273,6 @@ struct ChatController {
             reasoningEnabled: try body.optionalBool("reasoningEnabled"),
             reasoningEffort: try body.optionalChoice("reasoningEffort", as: ReasoningEffort.self),
             ollamaThink: try body.optionalBool("ollamaThink"), saveReasoning: try body.optionalBool("saveReasoning")
-        )
-    }
-
-    /// One prompt, no session: the provider's own answer body is returned as it came (status included).
-    @Sendable func generate(_ request: Request, context: AppRequestContext) async throws -> Response {
-        var request = request
-        let user = try context.requireUser()
-        let body = try await request.jsonObject(limit: self.bodyLimit)
-        let prompt = try body.string("prompt", minLength: 1, maxLength: ChatRequestBody.maxContentLength)
-        let connectionId = try body.optionalInteger("connectionId", in: 1...Int.max)
-        let modelId = try body.optionalString("modelId", minLength: 1, maxLength: 512)
-        let stream = try body.optionalBool("stream") ?? false
-        guard connectionId != nil || modelId != nil else { throw APIError.badRequest("connectionId or modelId required") }
-        let connection: Connection
-        let model: String
-        do {
-            (connection, model) = try await self.resolver.resolve(
-                user: user, modelId: modelId, connectionId: connectionId, rawId: connectionId != nil ? modelId : nil)
-        } catch let error as APIError where error.status == .badRequest {
-            throw APIError.notFound(connectionId != nil ? "Connection not found" : "Model not found")
-        }
-        let gateway = self.service.gateway
-        let endpoint: ProviderEndpoint
-        let providerRequest: ProviderHTTPRequest
-        do {
-            endpoint = try gateway.endpoint(for: connection)
-            providerRequest = try ProviderRequestBuilder(endpoint).chat(
-                [ChatMessage(role: .user, text: prompt)], options: GenerationOptions(model: model), stream: stream
-            )
-        } catch let failure as ProviderFailure {
-            throw APIError.badRequest(failure.publicMessage)
-        } catch let error as ProviderError {
-            throw APIError.badRequest(error.publicMessage)
-        }
-        let timeout = try await self.service.settings.current().int(.providerTimeoutMs)
-        let secrets = [endpoint.apiKey, endpoint.systemOAuthToken, endpoint.azureAccessToken].compactMap { $0 }
-        let response: ProviderHTTPClient.Response
-        do {
-            response = try await gateway.execute(providerRequest, guarded: !connection.isSystem, timeout: .milliseconds(timeout), secrets: secrets)
-        } catch let failure as ProviderFailure {
-            throw APIError(.badGateway, failure.publicMessage)
-        }
-        let contentType = response.headers.first(name: "content-type") ?? "application/json"
-        return Response(
-            status: .init(code: Int(response.status.code)),
-            headers: [.contentType: contentType, .cacheControl: "no-cache, no-transform"],
-            body: ResponseBody { writer in
-                defer { response.close() }
-                for try await chunk in response.body { try await writer.write(chunk) }
-                try await writer.finish(nil)
-            }
         )
     }
 }

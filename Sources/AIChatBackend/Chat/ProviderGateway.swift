@@ -35,7 +35,8 @@ struct ProviderGateway: Sendable {
     let azureAccessToken: String?
     let logger: Logger
 
-    /// The endpoint of a stored connection, its key decrypted.
+    /// The endpoint of a stored connection, its key decrypted. The server's own tokens go to system connections only:
+    /// a personal connection names a host of its owner's choosing.
     func endpoint(for connection: Connection) throws -> ProviderEndpoint {
         guard let kind = connection.kind else {
             throw ProviderFailure(publicMessage: "Unsupported provider \(connection.provider)")
@@ -48,18 +49,23 @@ struct ProviderGateway: Sendable {
         }
         return ProviderEndpoint(
             kind: kind, baseURL: connection.baseUrl, authType: connection.auth, apiKey: key.isEmpty ? nil : key,
-            extraHeaders: connection.headers, azureAPIVersion: connection.azureApiVersion, systemOAuthToken: self.systemOAuthToken,
-            azureAccessToken: self.azureAccessToken
+            extraHeaders: connection.headers, azureAPIVersion: connection.azureApiVersion,
+            systemOAuthToken: connection.isSystem ? self.systemOAuthToken : nil,
+            azureAccessToken: connection.isSystem ? self.azureAccessToken : nil
         )
     }
 
-    /// Refuses internal addresses for personal connections unless an administrator allowed them; returns the
-    /// addresses that were checked (empty when the request is not guarded).
+    /// Refuses cloud metadata endpoints for every connection and internal addresses for personal (`guarded`) ones,
+    /// except the ranges an administrator allowed; returns the checked addresses a guarded request must connect to
+    /// (empty for system connections, whose hosts an administrator chose and which resolve as usual).
     func checkDestination(_ url: String, guarded: Bool) async throws -> [String] {
-        guard guarded else { return [] }
-        let allowPrivate = try await self.settings.current().bool(.personalConnectionsAllowPrivate)
         do {
-            return try await self.outbound.check(url, allowPrivate: allowPrivate)
+            guard guarded else {
+                try await self.outbound.check(url, policy: .system)
+                return []
+            }
+            let allowed = try await self.settings.current().networks(.personalConnectionsAllowedNetworks)
+            return try await self.outbound.check(url, policy: .personal(allowed: allowed))
         } catch let refusal as OutboundGuard.Refusal {
             throw ProviderFailure(publicMessage: "Connection refused: \(refusal.reason)")
         }
@@ -77,7 +83,7 @@ struct ProviderGateway: Sendable {
     /// The address a guarded request connects to: one that was checked, IPv4 first (a name like localhost often
     /// lists ::1 first while the service listens on IPv4 only).
     static func connectAddress(_ checked: [String]) -> String? {
-        checked.first { OutboundGuard.parseIPv4($0) != nil } ?? checked.first
+        checked.first { IPAddress($0)?.isIPv4 == true } ?? checked.first
     }
 
     /// Sends the request once and returns a successful response (close it when done with its body); a provider error

@@ -60,9 +60,9 @@ public struct SQLConnectionRepository: ConnectionRepository {
         try Self.decode(row, prefix: "")
     }
 
-    /// The columns a request to the provider needs: all but the model list and the tags (which can be long, and
-    /// are read back as empty).
-    static let sendingColumns = Self.columns.split(separator: ",").filter { !$0.contains("tagsJson") && !$0.contains("modelIdsJson") }
+    /// The columns a send needs: all but the tags (which can be long, and are read back as empty). The model list
+    /// stays: it decides which models a user may send to.
+    static let sendingColumns = Self.columns.split(separator: ",").filter { !$0.contains("tagsJson") }
         .joined(separator: ",")
 
     /// The connection columns (`columns`, all by default) of table alias `alias`, each renamed with `prefix`.

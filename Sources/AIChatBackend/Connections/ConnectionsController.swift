@@ -73,10 +73,18 @@ struct ConnectionsController {
         return try self.cipher.encrypt(plaintext)
     }
 
+    /// Personal connections name hosts of their owner's choosing, so they may not use the server's own tokens.
+    static func checkAuthType(_ authType: AuthType, personal: Bool) throws {
+        guard personal, authType.usesServerToken else { return }
+        throw APIError.invalidField(
+            "authType", "\(authType.rawValue) uses the server's own token and is only available for system connections")
+    }
+
     func create(_ request: Request, owner: Int?) async throws -> Envelope<ConnectionDTO> {
         var request = request
         let input = try ConnectionInput(try await request.jsonObject(limit: self.bodyLimit), requireAll: true)
         let authType = input.authType ?? .bearer
+        try Self.checkAuthType(authType, personal: owner != nil)
         let connection = try await self.connections.create(
             NewConnection(
                 ownerUserId: owner,
@@ -104,6 +112,7 @@ struct ConnectionsController {
         if let baseUrl = input.baseUrl { connection.baseUrl = baseUrl }
         if let enable = input.enable { connection.enable = enable }
         if let authType = input.authType { connection.authType = authType.rawValue }
+        try Self.checkAuthType(connection.auth, personal: !connection.isSystem)
         if let key = input.apiKey {
             connection.apiKey = try self.storedKey(key, authType: connection.auth)
         } else if connection.auth != .bearer {
@@ -143,8 +152,10 @@ struct ConnectionsController {
             guard let stored = try await self.connections.find(id: storedId, in: scope) else { throw APIError.notFound("Not found") }
             connection = stored
         } else {
+            // A draft verified by an administrator may become a system connection; anyone else's is personal.
             connection = Connection(
-                id: 0, ownerUserId: user.id, provider: ProviderKind.openai.rawValue, baseUrl: "", enable: true, authType: AuthType.bearer.rawValue,
+                id: 0, ownerUserId: user.role == .admin ? nil : user.id, provider: ProviderKind.openai.rawValue, baseUrl: "", enable: true,
+                authType: AuthType.bearer.rawValue,
                 apiKey: "", headers: [:], azureApiVersion: nil, prefixId: nil, tags: [], modelIds: [], connectionType: .external,
                 createdAt: .now(), updatedAt: .now()
             )
@@ -152,6 +163,7 @@ struct ConnectionsController {
         if let provider = input.provider { connection.provider = provider.rawValue }
         if let baseUrl = input.baseUrl { connection.baseUrl = baseUrl }
         if let authType = input.authType { connection.authType = authType.rawValue }
+        try Self.checkAuthType(connection.auth, personal: !connection.isSystem)
         if let key = input.apiKey { connection.apiKey = try self.storedKey(key, authType: connection.auth) }
         if let headers = input.headers { connection.headers = headers.map { ConnectionInput.mergeHeaders($0, stored: connection.headers) } ?? [:] }
         if let version = input.azureApiVersion { connection.azureApiVersion = version }

@@ -21,4 +21,8 @@ public enum AuthType: String, CaseIterable, Sendable, Codable {
     case systemOAuth = "system_oauth"
     /// An Azure AD access token from the server's environment (`AZURE_ACCESS_TOKEN`); Azure OpenAI only.
     case microsoftEntraID = "microsoft_entra_id"
+
+    /// Whether requests carry a token of the server's own (from its environment) rather than the connection's key.
+    /// Such tokens go only to hosts an administrator configured: system connections.
+    public var usesServerToken: Bool { self == .systemOAuth || self == .microsoftEntraID }
 }

@@ -46,7 +46,8 @@ public struct SessionDTO: Encodable, Sendable {
     public let modelLabel: String?
     public let _count: Counts?
 
-    init(_ session: ChatSession, connection: Connection?, messageCount: Int?) {
+    /// `viewer`: who reads it; only an administrator sees where a system connection points.
+    init(_ session: ChatSession, connection: Connection?, messageCount: Int?, viewer: User) {
         self.id = session.id
         self.userId = session.userId
         self.connectionId = session.connectionId
@@ -57,7 +58,10 @@ public struct SessionDTO: Encodable, Sendable {
         self.reasoningEffort = session.reasoningEffort
         self.ollamaThink = session.ollamaThink
         self.systemPrompt = session.systemPrompt
-        self.connection = connection.map { ConnectionSummary(id: $0.id, provider: $0.provider, baseUrl: $0.baseUrl, prefixId: $0.prefixId) }
+        let revealEndpoint = viewer.role == .admin || connection?.isSystem == false
+        self.connection = connection.map {
+            ConnectionSummary(id: $0.id, provider: $0.provider, baseUrl: revealEndpoint ? $0.baseUrl : "", prefixId: $0.prefixId)
+        }
         self.modelLabel = session.modelRawId
         self._count = messageCount.map(Counts.init(messages:))
     }

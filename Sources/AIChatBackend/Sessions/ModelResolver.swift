@@ -6,6 +6,23 @@ struct ModelResolver {
     let connections: any ConnectionRepository
     let catalog: ModelCatalog
 
+    /// ``resolve(user:modelId:connectionId:rawId:)``, then ``requireOffered(_:on:to:)``.
+    func resolveOffered(user: User, modelId: String?, connectionId: Int?, rawId: String?) async throws -> (Connection, String) {
+        let (connection, model) = try await self.resolve(user: user, modelId: modelId, connectionId: connectionId, rawId: rawId)
+        try await self.requireOffered(model, on: connection, to: user)
+        return (connection, model)
+    }
+
+    /// On a system connection a non-admin may use only the models it offers: its `modelIds` when the administrator
+    /// set them, otherwise its model list. Administrators, and everyone on their own connections, may name any model.
+    func requireOffered(_ rawId: String, on connection: Connection, to user: User) async throws {
+        guard user.role != .admin, connection.isSystem else { return }
+        guard await self.catalog.offers(rawId, on: connection) else {
+            throw APIError.invalidField("modelId", "\(rawId.prefix(100)) is not offered to you; choose a model from the model list")
+        }
+    }
+
+    /// The connection and raw model id a request names (not checked against what is offered).
     func resolve(user: User, modelId: String?, connectionId: Int?, rawId: String?) async throws -> (Connection, String) {
         if let connectionId, let rawId {
             guard let connection = try await self.connections.find(id: connectionId, in: .visible(to: user.id)), connection.enable else {

@@ -42,10 +42,10 @@ struct SessionsController {
         try context.parameters.positiveInt(name, message: "Invalid session ID")
     }
 
-    func dto(_ session: ChatSession, userId: Int, messageCount: Int? = nil) async throws -> SessionDTO {
+    func dto(_ session: ChatSession, user: User, messageCount: Int? = nil) async throws -> SessionDTO {
         var connection: Connection?
-        if let id = session.connectionId { connection = try await self.connections.find(id: id, in: .visible(to: userId)) }
-        return SessionDTO(session, connection: connection, messageCount: messageCount)
+        if let id = session.connectionId { connection = try await self.connections.find(id: id, in: .visible(to: user.id)) }
+        return SessionDTO(session, connection: connection, messageCount: messageCount, viewer: user)
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Envelope<SessionList> {
@@ -57,7 +57,7 @@ struct SessionsController {
         let visible = try await self.connections.list(.visible(to: user.id), enabledOnly: false)
         let byId = Dictionary(uniqueKeysWithValues: visible.map { ($0.id, $0) })
         let items = result.items.map { session, count in
-            SessionDTO(session, connection: session.connectionId.flatMap { byId[$0] }, messageCount: count)
+            SessionDTO(session, connection: session.connectionId.flatMap { byId[$0] }, messageCount: count, viewer: user)
         }
         return Envelope(SessionList(sessions: items, pagination: Pagination(page: page, limit: limit, total: result.total)))
     }
@@ -105,11 +105,11 @@ struct SessionsController {
         let rawId = try body.optionalString("rawId", minLength: 1, maxLength: 512)
         if modelId == nil, connectionId == nil || rawId == nil { throw APIError.invalidField("modelId", "is required") }
         let changes = try Self.changes(body)
-        let (connection, model) = try await self.resolver.resolve(user: user, modelId: modelId, connectionId: connectionId, rawId: rawId)
+        let (connection, model) = try await self.resolver.resolveOffered(user: user, modelId: modelId, connectionId: connectionId, rawId: rawId)
         let session = try await self.sessions.create(
             userId: user.id, connectionId: connection.id, modelRawId: model, title: changes.title ?? "New Chat", changes: changes
         )
-        return Envelope(SessionDTO(session, connection: connection, messageCount: nil), message: "Chat session created successfully")
+        return Envelope(SessionDTO(session, connection: connection, messageCount: nil, viewer: user), message: "Chat session created successfully")
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Envelope<SessionWithMessages> {
@@ -120,7 +120,7 @@ struct SessionsController {
         // `?messages=0` leaves the messages out; `?messages=N` returns the newest N (all by default).
         let wanted = request.queryString("messages") == "false" ? 0 : try request.queryInt("messages", default: 10_000, range: 0...10_000)
         let items = wanted == 0 ? [] : try await self.messages.page(sessionId: session.id, page: 1, limit: wanted).items
-        return Envelope(SessionWithMessages(session: try await self.dto(session, userId: user.id), messages: items.map(MessageDTO.init)))
+        return Envelope(SessionWithMessages(session: try await self.dto(session, user: user), messages: items.map(MessageDTO.init)))
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Envelope<SessionDTO> {
@@ -131,7 +131,7 @@ struct SessionsController {
         guard let session = try await self.sessions.update(id: id, userId: user.id, changes) else {
             throw APIError.notFound("Chat session not found")
         }
-        return Envelope(try await self.dto(session, userId: user.id), message: "Session updated successfully")
+        return Envelope(try await self.dto(session, user: user), message: "Session updated successfully")
     }
 
     @Sendable func switchModel(_ request: Request, context: AppRequestContext) async throws -> Envelope<SessionDTO> {
@@ -144,11 +144,11 @@ struct SessionsController {
         let connectionId = try body.optionalInteger("connectionId", in: 1...Int.max)
         let rawId = try body.optionalString("rawId", minLength: 1, maxLength: 512)
         if modelId == nil, connectionId == nil || rawId == nil { throw APIError.invalidField("modelId", "is required") }
-        let (connection, model) = try await self.resolver.resolve(user: user, modelId: modelId, connectionId: connectionId, rawId: rawId)
+        let (connection, model) = try await self.resolver.resolveOffered(user: user, modelId: modelId, connectionId: connectionId, rawId: rawId)
         guard let session = try await self.sessions.setModel(id: id, userId: user.id, connectionId: connection.id, modelRawId: model) else {
             throw APIError.notFound("Chat session not found")
         }
-        return Envelope(SessionDTO(session, connection: connection, messageCount: nil))
+        return Envelope(SessionDTO(session, connection: connection, messageCount: nil, viewer: user))
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> MessageEnvelope {

@@ -22,9 +22,9 @@ public enum SystemSettingKey: String, CaseIterable, Sendable {
     case streamDeltaChunkSize = "stream_delta_chunk_size"
     case openaiReasoningEffort = "openai_reasoning_effort"
     case ollamaThink = "ollama_think"
-    /// Whether personal connections may reach loopback, private and link-local addresses (cloud metadata
-    /// endpoints stay refused either way).
-    case personalConnectionsAllowPrivate = "personal_connections_allow_private"
+    /// The internal address ranges (CIDRs) personal connections may reach, e.g. a LAN's Ollama; empty: none.
+    /// Cloud metadata endpoints stay refused whatever is listed.
+    case personalConnectionsAllowedNetworks = "personal_connections_allowed_networks"
     /// Whether a new conversation's title is written by its model after the first answer (otherwise, and until
     /// then, it is taken from the first message).
     case titleByModel = "title_by_model"
@@ -37,6 +37,8 @@ public enum SystemSettingKey: String, CaseIterable, Sendable {
         case choice(values: [String], defaultValue: String)
         /// A JSON array of exactly two non-empty strings (an opening and a closing tag), or empty.
         case tagPair
+        /// Address ranges in CIDR notation, separated by commas or spaces; empty for none.
+        case networks
     }
 
     public var kind: Kind {
@@ -57,7 +59,7 @@ public enum SystemSettingKey: String, CaseIterable, Sendable {
             case .streamDeltaChunkSize: .integer(range: 1...100, defaultValue: 1)
             case .openaiReasoningEffort: .choice(values: ["", "low", "medium", "high"], defaultValue: "")
             case .ollamaThink: .bool(defaultValue: false)
-            case .personalConnectionsAllowPrivate: .bool(defaultValue: false)
+            case .personalConnectionsAllowedNetworks: .networks
             case .titleByModel: .bool(defaultValue: false)
         }
     }
@@ -89,6 +91,7 @@ public enum SystemSettingKey: String, CaseIterable, Sendable {
             case .text(let maxLength, _): "text of 1 to \(maxLength) characters"
             case .choice(let values, _): "one of " + values.map { $0.isEmpty ? "\"\"" : $0 }.joined(separator: ", ")
             case .tagPair: #"a JSON array of two strings, e.g. ["<think>","</think>"]"#
+            case .networks: "address ranges in CIDR notation separated by commas, e.g. 192.168.1.0/24, fd00::/8"
         }
     }
 
@@ -123,6 +126,15 @@ public enum SystemSettingKey: String, CaseIterable, Sendable {
                     throw APIError.invalidField(self.rawValue, #"must be a JSON array of two non-empty strings, e.g. ["<think>","</think>"]"#)
                 }
                 return .string(raw)
+            case .networks:
+                guard raw.count <= 4000 else { throw APIError.invalidField(self.rawValue, "must be at most 4000 characters") }
+                let networks: [IPNetwork]
+                do {
+                    networks = try IPNetwork.list(raw)
+                } catch {
+                    throw APIError.invalidField(self.rawValue, "has an entry \(error.description)")
+                }
+                return networks.isEmpty ? nil : .string(networks.map(\.description).joined(separator: ", "))
         }
     }
 
@@ -143,6 +155,9 @@ public enum SystemSettingKey: String, CaseIterable, Sendable {
             case (.choice, .string(let text)), (.tagPair, .string(let text)):
                 let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
                 return try self.parse(trimmed) == nil ? nil : trimmed
+            case (.networks, .string(let text)):
+                guard case .string(let normalized)? = try self.parse(text) else { return nil }
+                return normalized
             case (.bool, _): throw APIError.invalidField(self.rawValue, "must be a boolean, not \(value.typeName)")
             case (.integer, _): throw APIError.invalidField(self.rawValue, "must be a number, not \(value.typeName)")
             default: throw APIError.invalidField(self.rawValue, "must be a string, not \(value.typeName)")
@@ -155,7 +170,7 @@ public enum SystemSettingKey: String, CaseIterable, Sendable {
             case .integer(_, let value): .number(Double(value))
             case .text(_, let value): .string(value)
             case .choice(_, let value): value.isEmpty ? nil : .string(value)
-            case .tagPair: nil
+            case .tagPair, .networks: nil
         }
     }
 }

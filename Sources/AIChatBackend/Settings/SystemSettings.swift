@@ -12,6 +12,8 @@ public struct SystemSettings: Sendable {
                 values[key] = parsed
             } else if let name = key.environmentFallback, let raw = env.string(name), let parsed = try? key.parse(raw) {
                 values[key] = parsed
+            } else if key == .personalConnectionsAllowedNetworks, Self.legacyAllowPrivate(stored: stored, env: env) {
+                values[key] = .string(Self.legacyPrivateRanges)
             } else if key == .maxContextTokens {
                 values[key] = .number(Double(defaultContextTokenLimit))
             } else if let fallback = key.defaultValue {
@@ -20,6 +22,15 @@ public struct SystemSettings: Sendable {
         }
         self.values = values
         self.appMode = appMode
+    }
+
+    /// The ranges an earlier version's `personal_connections_allow_private` (stored, or its environment variable)
+    /// opened, so an upgrade keeps a LAN provider reachable until an administrator narrows the list.
+    static let legacyPrivateRanges = "10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 127.0.0.0/8, 100.64.0.0/10, ::1/128, fc00::/7"
+
+    static func legacyAllowPrivate(stored: [String: String], env: EnvironmentValues) -> Bool {
+        let raw = stored["personal_connections_allow_private"] ?? env.string("PERSONAL_CONNECTIONS_ALLOW_PRIVATE")
+        return ["true", "1"].contains(raw?.lowercased())
     }
 
     public func bool(_ key: SystemSettingKey) -> Bool {
@@ -35,6 +46,11 @@ public struct SystemSettings: Sendable {
     public func string(_ key: SystemSettingKey) -> String {
         if case .string(let value) = self.values[key] { return value }
         return ""
+    }
+
+    /// A ``SystemSettingKey/Kind/networks`` value, parsed.
+    public func networks(_ key: SystemSettingKey) -> [IPNetwork] {
+        (try? IPNetwork.list(self.string(key))) ?? []
     }
 
     /// Every key for the admin settings page; unset optional strings are `""`.

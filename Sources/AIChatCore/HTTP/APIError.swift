@@ -36,6 +36,11 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func notFound(_ message: String) -> APIError { APIError(.notFound, message) }
     public static func conflict(_ message: String) -> APIError { APIError(.conflict, message) }
 
+    /// 429 with `Retry-After` in whole seconds (at least one).
+    public static func tooManyRequests(_ message: String, retryAfterSeconds: Int) -> APIError {
+        APIError(.tooManyRequests, message, headers: [.retryAfter: String(max(1, retryAfterSeconds))])
+    }
+
     /// A field failed validation; the message names the field.
     public static func invalidField(_ field: String, _ problem: String) -> APIError {
         APIError(.badRequest, "\(field) \(problem)", details: [Detail(field: field, message: problem)])
