@@ -192,6 +192,59 @@ import Testing
         }
     }
 
+    /// bcrypt reads 72 bytes: a password of 72 bytes works in full, a longer one is refused everywhere, so a password
+    /// and a longer one sharing its 72 bytes are never interchangeable.
+    @Test func passwordsOverBcryptsLimitAreRefused() async throws {
+        try await withBackend(["APP_MODE": "multi"]) { _, client in
+            let exact = String(repeating: "a", count: 70) + "1é"  // 70 + 1 + 2 = 73 bytes
+            #expect(exact.utf8.count == 73)
+            let refused = try await client.call(.post, "/api/auth/register", json: ["username": "alice", "password": exact])
+            #expect(refused.status == .badRequest)
+            #expect(refused.error == AuthRules.passwordTooLongMessage)
+            let stored = String(repeating: "a", count: 71) + "1"
+            let admin = try await client.register("admin", stored)
+            #expect(try await client.login("admin", stored).status == .ok)
+            let sharingItsBytes = try await client.login("admin", stored + "anything9")
+            #expect(sharingItsBytes.status == .badRequest)
+            #expect(sharingItsBytes.json["data"] == nil)
+            for (path, body) in [
+                ("/api/auth/password", ["currentPassword": stored, "newPassword": stored + "x"]),
+                ("/api/users", ["username": "bob", "password": stored + "x"]),
+            ] {
+                let reply = try await client.call(path == "/api/users" ? .post : .put, path, json: body, token: admin)
+                #expect(reply.error == AuthRules.passwordTooLongMessage, "\(path)")
+            }
+            #expect(
+                try await client.call(.put, "/api/users/1/password", json: ["newPassword": stored + "x"], token: admin).error
+                    == AuthRules.passwordTooLongMessage)
+        }
+        #expect(AuthRules.loggable("eve\n2026 admin logged in\u{1b}[2K\u{202e}") == "eve\\u{a}2026 admin logged in\\u{1b}[2K\\u{202e}")
+    }
+
+    /// ADMIN_USERNAME / ADMIN_PASSWORD (or the DEFAULT_ names) make the administrator at start, so registration is
+    /// never open to whoever comes first; an incomplete or invalid pair stops the start with a message.
+    @Test func theAdministratorCanBeCreatedAtStart() async throws {
+        for names in [("ADMIN_USERNAME", "ADMIN_PASSWORD"), ("DEFAULT_ADMIN_USERNAME", "DEFAULT_ADMIN_PASSWORD")] {
+            try await withBackend([names.0: "root_admin", names.1: "s3cret-pass"]) { _, client in
+                let login = try await client.login("root_admin", "s3cret-pass")
+                #expect(login.status == .ok)
+                #expect(login.data?["user"]?["role"]?.string == "ADMIN")
+                let stranger = try await client.call(.post, "/api/auth/register", json: ["username": "first", "password": "password1"])
+                #expect(stranger.status == .forbidden, "\(stranger.json)")
+            }
+        }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        for env in [
+            ["ADMIN_USERNAME": "root_admin"], ["ADMIN_USERNAME": "root_admin", "ADMIN_PASSWORD": "short"], ["ADMIN_PASSWORD": "s3cret-pass"],
+        ] {
+            #expect(throws: ConfigurationError.self, "\(env)") { try BackendConfiguration(env: TestEnv.values(directory: directory.path, env)) }
+        }
+        let hidden = try? BackendConfiguration(
+            env: TestEnv.values(directory: directory.path, ["ADMIN_USERNAME": "x_admin", "ADMIN_PASSWORD": "nodigits"]))
+        #expect(hidden == nil)
+    }
+
     @Test func loginIsThrottledPerUsernameAndPerAddress() async throws {
         try await withBackend(["LOGIN_MAX_FAILURES": "3"]) { _, client in
             _ = try await client.register("alice")

@@ -83,13 +83,34 @@ public final class Backend: Sendable {
             if let configured = configuration.jwtSecret, configured.utf8.count < 32 {
                 logger.warning("JWT_SECRET is shorter than 32 characters; use a longer random value")
             }
-            return Backend(
+            let backend = Backend(
                 configuration: configuration, logger: logger, database: database,
                 tokens: TokenService(secret: jwtSecret), cipher: SecretCipher(encryptionKey: encryptionKey)
             )
+            try await backend.prepareFirstRun()
+            return backend
         } catch {
             await database.close()
             throw error
+        }
+    }
+
+    /// With no user yet: creates the administrator `ADMIN_USERNAME` / `ADMIN_PASSWORD` name, so a new instance never
+    /// waits on the open network for its first visitor; without them, says that the first registration becomes admin.
+    func prepareFirstRun() async throws {
+        guard try await self.users.count() == 0 else { return }
+        guard let admin = self.configuration.initialAdmin else {
+            self.logger.notice(
+                "No user exists yet: the first account registered becomes the administrator. Register it now, or set ADMIN_USERNAME and ADMIN_PASSWORD."
+            )
+            return
+        }
+        do {
+            let user = try await self.users.create(
+                username: admin.username, hashedPassword: try await self.hasher.hash(admin.password), role: .admin)
+            self.logger.notice("created the administrator \(user.username) from ADMIN_USERNAME")
+        } catch UserStoreError.usernameTaken {
+            // Another backend on the same database created it first.
         }
     }
 

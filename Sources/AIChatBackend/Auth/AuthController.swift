@@ -92,6 +92,11 @@ struct AuthController {
                 headers: [.retryAfter: String(wait)]
             )
         }
+        // Such a password cannot have been set here, and checking it would compare only its first 72 bytes.
+        guard password.utf8.count <= AuthRules.maxPasswordBytes else {
+            await self.throttle.recordFailure(keys: keys)
+            throw APIError.badRequest("Passwords longer than 72 bytes are not accepted; ask an administrator to set a new one")
+        }
         let user = try await self.users.find(username: username)
         let valid: Bool
         if let user {
@@ -102,7 +107,7 @@ struct AuthController {
         }
         guard valid, let user else {
             await self.throttle.recordFailure(keys: keys)
-            context.logger.notice("failed login for \"\(username)\" from \(context.clientAddress(request))")
+            context.logger.notice("failed login for \"\(AuthRules.loggable(username))\" from \(context.clientAddress(request))")
             throw APIError.unauthorized("Invalid username or password")
         }
         await self.throttle.clear(key: keys[0])
@@ -119,6 +124,7 @@ struct AuthController {
         let body = try await request.jsonObject(limit: self.bodyLimit)
         let current = try body.string("currentPassword", maxLength: AuthRules.maxPasswordLength)
         let new = try body.string("newPassword")
+        try AuthRules.checkPasswordLength(new)
         guard AuthRules.validPassword(new) else { throw APIError.badRequest(AuthRules.newPasswordMessage) }
         let key = ["password:\(user.id)"]
         if let wait = await self.throttle.retryAfter(keys: key) {

@@ -50,6 +50,9 @@ public struct BackendConfiguration: Sendable {
     /// Connections to one provider host at once (`PROVIDER_MAX_CONNECTIONS`): an answer streams over one of its own,
     /// so this bounds the answers streaming from one provider; more wait for a free connection.
     public var providerMaxConnections: Int
+    /// The administrator created at start when no user exists (`ADMIN_USERNAME` / `ADMIN_PASSWORD`, also read
+    /// under the names `DEFAULT_ADMIN_USERNAME` / `DEFAULT_ADMIN_PASSWORD`).
+    public var initialAdmin: (username: String, password: String)?
     /// The outbound proxy for provider requests (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`).
     var proxy: ProxySettings
     /// Raw environment, for the per-key fallbacks of system settings.
@@ -96,8 +99,31 @@ public struct BackendConfiguration: Sendable {
         self.azureAccessToken = env.string("AZURE_ACCESS_TOKEN")
         self.providerMaxConnections = try env.integer("PROVIDER_MAX_CONNECTIONS", default: 2048, range: 1...65_536)
         self.proxy = try ProxySettings(env: env)
+        self.initialAdmin = try Self.initialAdmin(env)
         for name in SystemSettingKey.allCases.compactMap(\.environmentFallback) {
             _ = try SystemSettingKey.validateEnvironment(name, env: env)
+        }
+    }
+
+    static func initialAdmin(_ env: EnvironmentValues) throws -> (username: String, password: String)? {
+        let username = env.string("ADMIN_USERNAME") ?? env.string("DEFAULT_ADMIN_USERNAME")
+        let password = env.string("ADMIN_PASSWORD") ?? env.string("DEFAULT_ADMIN_PASSWORD")
+        switch (username, password) {
+            case (nil, nil): return nil
+            case (let username?, let password?):
+                guard AuthRules.validUsername(username) else {
+                    throw ConfigurationError(variable: "ADMIN_USERNAME", value: username, accepted: "3-20 letters, digits or underscores")
+                }
+                // The value is never echoed: it is a password.
+                guard password.utf8.count <= AuthRules.maxPasswordBytes, AuthRules.validPassword(password) else {
+                    throw ConfigurationError(
+                        variable: "ADMIN_PASSWORD", value: "(hidden)", accepted: "8 to 72 bytes with at least one letter and one digit")
+                }
+                return (username, password)
+            case (nil, _?):
+                throw ConfigurationError(variable: "ADMIN_USERNAME", value: "", accepted: "a username, since ADMIN_PASSWORD is set")
+            case (_?, nil):
+                throw ConfigurationError(variable: "ADMIN_PASSWORD", value: "", accepted: "a password, since ADMIN_USERNAME is set")
         }
     }
 

@@ -92,6 +92,7 @@ struct UsersController {
         let id = try Self.userID(context)
         let body = try await request.jsonObject(limit: self.bodyLimit)
         let password = try body.string("newPassword")
+        try AuthRules.checkPasswordLength(password)
         guard AuthRules.validPassword(password) else { throw APIError.badRequest(AuthRules.newPasswordMessage) }
         guard try await self.users.find(id: id) != nil else { throw APIError.notFound("User not found") }
         let hash = try await self.hasher.hash(password)
