@@ -93,6 +93,70 @@ import Testing
         }
     }
 
+    /// `vendor/VERSIONS.json` records the sha256 of every vendored file, and the KaTeX it records is the one shipped,
+    /// past 0.16.10 (before it, `\edef` and friends escaped `maxExpand`: CVE-2024-28243 and its family).
+    /// `scripts/vendor-check.sh` checks the same outside the tests.
+    @Test func vendoredFilesMatchTheirManifest() throws {
+        let vendor = TestResources.directory + "/public/vendor"
+        let data = try #require(FileManager.default.contents(atPath: "\(vendor)/VERSIONS.json"))
+        let object = try JSONSerialization.jsonObject(with: data)
+        let manifest = try #require(object as? [String: Any])
+        let libraries = try #require(manifest["libraries"] as? [[String: Any]])
+        var expected: [String: String] = [:]
+        var versions: [String: String] = [:]
+        for library in libraries {
+            let name = try #require(library["name"] as? String)
+            versions[name] = try #require(library["version"] as? String)
+            let files = try #require(library["files"] as? [String: String])
+            expected.merge(files) { first, _ in first }
+        }
+        #expect(expected.count > 20)
+        let actual = try Self.sha256(of: expected.keys.sorted(), in: vendor)
+        for (path, digest) in expected.sorted(by: { $0.key < $1.key }) {
+            #expect(actual[path] == digest, "\(path) does not match VERSIONS.json")
+        }
+
+        let bundle = try String(contentsOfFile: "\(vendor)/katex/katex.min.js", encoding: .utf8)
+        let regex = try NSRegularExpression(pattern: #"version:"([0-9.]+)""#)
+        let found = try #require(regex.firstMatch(in: bundle, range: NSRange(bundle.startIndex..., in: bundle)))
+        let range = try #require(Range(found.range(at: 1), in: bundle))
+        let version = String(bundle[range])
+        let recorded = versions["KaTeX"] ?? "nothing"
+        #expect(version == recorded, "katex.min.js is \(version), VERSIONS.json says \(recorded)")
+        let parts = version.split(separator: ".").compactMap { Int($0) }
+        #expect(parts.count == 3 && !parts.lexicographicallyPrecedes([0, 16, 10]), "KaTeX \(version) predates the fixes of 0.16.10")
+    }
+
+    /// Formulas are model output: markdown.js hands them to KaTeX as untrusted input, with limits.
+    @Test func formulasRenderWithLimits() throws {
+        let script = try String(contentsOfFile: TestResources.directory + "/public/js/markdown.js", encoding: .utf8)
+        for setting in ["trust: false", "maxExpand: 1000", "maxSize: 10", "maxFormula = 2000"] {
+            #expect(script.contains(setting), "markdown.js no longer sets \(setting)")
+        }
+    }
+
+    /// sha256 digests by path (relative to `folder`) from `sha256sum`: Foundation has none, and this target does not
+    /// link swift-crypto.
+    private static func sha256(of paths: [String], in folder: String) throws -> [String: String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sha256sum", "--"] + paths
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        var digests: [String: String] = [:]
+        // Lines read `<digest>  <path>` (or `<digest> *<path>`).
+        for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            digests[String(parts[1].drop { $0 == " " || $0 == "*" })] = String(parts[0])
+        }
+        return digests
+    }
+
     @Test func aMissingTemplateStopsStartUp() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("aichat-templates-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -239,6 +239,24 @@ def main():
             run.shot("chat")
         run.step("chat with a streamed Markdown answer", chat_markdown)
 
+        def hostile_formulas():
+            # The fake provider's macro bombs (KaTeX before 0.16.10 froze the page on the \edef chain for tens of seconds)
+            # end in an error, and a formula over the length cap stays as its source.
+            box = run.css("#input")
+            box.send_keys("pathological math please")
+            box.send_keys(Keys.ENTER)
+            answer = "[...document.querySelectorAll('.msg-assistant .msg-content')].pop()"
+            run.until(lambda: "Done." in run.js(f"return {answer}.textContent")
+                      and not run.js("return document.querySelector('#composer').classList.contains('is-streaming')"),
+                      timeout=30, message="answer complete")
+            run.until(lambda: run.js(f"return {answer}.querySelectorAll('.katex-error').length") == 2, message="both bombs stopped")
+            assert run.js(f"return {answer}.querySelectorAll('code.math-source').length") == 1, "the long formula stays as text"
+            assert not run.js(f"return !!{answer}.querySelector('.math-source .katex')")
+            started = time.time()
+            run.js("return 1")
+            assert time.time() - started < 2, "the page stays responsive"
+        run.step("formulas built to exhaust KaTeX do not freeze the page", hostile_formulas)
+
         def stop_generation():
             box = run.css("#input")
             box.send_keys("please be slow")

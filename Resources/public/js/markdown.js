@@ -74,11 +74,6 @@ function setup() {
   });
 }
 
-// Debian's DOMPurify 2.4.1+dfsg-2+deb12u1 reads an undeclared `shadowNode` in `sanitize()` (a slip in its
-// backported nesting-depth fix) and would throw on every call; a depth of 0 makes that one check a no-op while the
-// per-node depth check of the same fix still applies.
-if (!('shadowNode' in globalThis)) globalThis.shadowNode = { __depth: 0 };
-
 /** Sanitised HTML for a Markdown text. */
 export function renderMarkdown(text) {
   setup();
@@ -86,7 +81,16 @@ export function renderMarkdown(text) {
   return window.DOMPurify.sanitize(html, { ADD_ATTR: ['target'], FORBID_TAGS: ['style', 'form', 'input'], USE_PROFILES: { html: true } });
 }
 
-/** Renders formulas, and when `final`, highlights code (≤ 20,000 characters and 400 lines per block). */
+// Formulas come from model output, so KaTeX gets them as untrusted input: no \href, \url, \includegraphics or
+// \html* (`trust: false`), at most 1,000 macro expansions (a self-doubling \def stops there and shows an error),
+// user sizes capped at 10 em, and non-LaTeX extensions accepted without console noise. Rendering is synchronous and
+// cannot be interrupted, so a formula longer than `maxFormula` characters is not handed to KaTeX at all: it stays
+// as its source, in a code element, which also bounds the work each formula can cost.
+const katexOptions = { throwOnError: false, trust: false, strict: 'ignore', maxExpand: 1000, maxSize: 10 };
+const maxFormula = 2000;
+
+/** Renders formulas (≤ 2,000 characters each), and when `final`, highlights code (≤ 20,000 characters and 400 lines
+ * per block). */
 export async function enhance(container, final) {
   const formulas = container.querySelectorAll('.math:not([data-done])');
   if (formulas.length && (final || window.katex)) {
@@ -95,7 +99,14 @@ export async function enhance(container, final) {
       for (const el of formulas) {
         const tex = el.textContent;
         el.dataset.done = '1';
-        window.katex.render(tex, el, { displayMode: el.classList.contains('math-block'), throwOnError: false });
+        if (tex.length > maxFormula) {
+          const code = document.createElement('code');
+          code.className = 'math-source';
+          code.textContent = tex;
+          el.replaceChildren(code);
+          continue;
+        }
+        window.katex.render(tex, el, { ...katexOptions, displayMode: el.classList.contains('math-block') });
       }
     } catch {
       /* formulas stay as text */
