@@ -106,18 +106,63 @@ import Testing
 }
 
 @Suite struct LoginThrottleTests {
-    @Test func refusesAfterTheLimitUntilTheWindowPasses() async {
-        let throttle = LoginThrottle(maxFailures: 3, windowSeconds: 60)
+    let policy = LoginThrottle.Policy(refuseAfter: 3, slowDownAfter: 5, windowSeconds: 60)
+
+    @Test func refusesAPairAfterTheLimitUntilTheWindowPasses() async {
+        let throttle = LoginThrottle(policy: self.policy)
         for second in 0..<3 {
-            #expect(await throttle.retryAfter(keys: ["u"], now: Int64(second) * 1000) == nil)
-            await throttle.recordFailure(keys: ["u"], now: Int64(second) * 1000)
+            #expect(await throttle.admit(username: "Alice", address: "a", now: Int64(second) * 1000) == .proceed(afterMilliseconds: 0))
+            await throttle.recordFailure(username: "Alice", address: "a", now: Int64(second) * 1000)
         }
-        #expect(await throttle.retryAfter(keys: ["u"], now: 3_000) == 57)
-        #expect(await throttle.retryAfter(keys: ["other"], now: 3_000) == nil)
-        #expect(await throttle.retryAfter(keys: ["u"], now: 60_001) == nil)
-        await throttle.recordFailure(keys: ["u"], now: 60_001)
-        await throttle.clear(key: "u")
-        #expect(await throttle.retryAfter(keys: ["u"], now: 60_002) == nil)
+        #expect(await throttle.admit(username: "alice", address: "a", now: 3_000) == .refused(retryAfterSeconds: 57))
+        // The owner elsewhere and others from the same address are not locked out by those failures.
+        #expect(await throttle.admit(username: "alice", address: "b", now: 3_000) == .proceed(afterMilliseconds: 0))
+        #expect(await throttle.admit(username: "bob", address: "a", now: 3_000) == .proceed(afterMilliseconds: 0))
+        #expect(await throttle.admit(username: "alice", address: "a", now: 60_001) == .proceed(afterMilliseconds: 0))
+        await throttle.recordFailure(username: "alice", address: "a", now: 60_001)
+        await throttle.recordSuccess(username: "alice", address: "a")
+        #expect(await throttle.retryAfter(keys: ["pair:alice\u{0}a"], now: 60_002) == nil)
+    }
+
+    /// Many failures for one name from many addresses (or from one address for many names) slow every attempt for it,
+    /// one behind another, and refuse only what would queue for more than 30 seconds.
+    @Test func manyFailuresSlowAttemptsDownInAQueue() async {
+        let throttle = LoginThrottle(policy: self.policy)
+        for index in 0..<5 { await throttle.recordFailure(username: "admin", address: "10.0.0.\(index)", now: 0) }
+        var waits: [Int64] = []
+        while case .proceed(let wait) = await throttle.admit(username: "admin", address: "192.0.2.1", now: 1_000) {
+            waits.append(wait)
+        }
+        #expect(waits == (0...30).map { Int64($0) * 1000 })
+        #expect(await throttle.admit(username: "admin", address: "192.0.2.1", now: 1_000) == .refused(retryAfterSeconds: 1))
+        // Each further failure doubles the step.
+        await throttle.recordFailure(username: "admin", address: "10.0.0.9", now: 40_000)
+        #expect(await throttle.admit(username: "admin", address: "192.0.2.1", now: 40_000) == .proceed(afterMilliseconds: 0))
+        #expect(await throttle.admit(username: "admin", address: "192.0.2.1", now: 40_000) == .proceed(afterMilliseconds: 2_000))
+        // Other names are untouched; an address that failed for many names is slowed for every name.
+        #expect(await throttle.admit(username: "bob", address: "192.0.2.1", now: 40_000) == .proceed(afterMilliseconds: 0))
+        for index in 0..<5 { await throttle.recordFailure(username: "user\(index)", address: "198.51.100.1", now: 40_000) }
+        #expect(await throttle.admit(username: "carol", address: "198.51.100.1", now: 40_000) == .proceed(afterMilliseconds: 0))
+        #expect(await throttle.admit(username: "dave", address: "198.51.100.1", now: 40_000) == .proceed(afterMilliseconds: 1_000))
+    }
+}
+
+@Suite struct PasswordHasherTests {
+    /// bcrypt work is bounded: past the limit of running and waiting hashes a call fails at once with 429.
+    @Test func aFullQueueAnswersTooManyRequests() async throws {
+        let hasher = PasswordHasher(cost: 13, threads: 1, limit: 1)
+        let slow = Task { try await hasher.hash("password1") }
+        while hasher.pending == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        do {
+            _ = try await hasher.hash("password2")
+            Issue.record("a second hash ran past the limit of one")
+        } catch let error as APIError {
+            #expect(error.status == .tooManyRequests)
+            #expect(error.headers[.retryAfter] == "1")
+        }
+        let hash = try await slow.value
+        #expect(try await hasher.verify("password1", hash: hash))
+        await hasher.shutdown()
     }
 }
 

@@ -42,8 +42,11 @@ public final class Backend: Sendable {
         self.settings = SystemSettingsService(repository: self.settingsRepository, configuration: configuration)
         self.tokens = tokens
         self.cipher = cipher
-        self.hasher = PasswordHasher(cost: configuration.bcryptCost)
-        self.throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures, windowSeconds: configuration.loginWindowSeconds)
+        self.hasher = PasswordHasher(cost: configuration.bcryptCost, limit: configuration.bcryptQueueLimit)
+        self.throttle = LoginThrottle(
+            policy: .init(
+                refuseAfter: configuration.loginMaxFailures, slowDownAfter: configuration.loginSlowdownAfter,
+                windowSeconds: configuration.loginWindowSeconds))
         self.connections = SQLConnectionRepository(database: database)
         self.catalogRepository = SQLCatalogRepository(database: database)
         self.sessions = SQLSessionRepository(database: database)

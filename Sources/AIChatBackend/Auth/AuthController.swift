@@ -84,17 +84,18 @@ struct AuthController {
         let body = try await request.jsonObject(limit: self.bodyLimit)
         let username = try body.string("username", maxLength: 200)
         let password = try body.string("password", maxLength: AuthRules.maxPasswordLength)
-        let keys = ["user:" + username.lowercased(), "addr:" + context.clientAddress(request)]
-        if let wait = await self.throttle.retryAfter(keys: keys) {
-            throw APIError(
-                .tooManyRequests,
-                "Too many failed login attempts. Try again in \(wait) seconds.",
-                headers: [.retryAfter: String(wait)]
-            )
+        let address = context.clientAddress(request)
+        switch await self.throttle.admit(username: username, address: address) {
+            case .refused(let wait):
+                throw APIError.tooManyRequests("Too many failed login attempts. Try again in \(wait) seconds.", retryAfterSeconds: wait)
+            case .proceed(let delay) where delay > 0:
+                try await Task.sleep(for: .milliseconds(delay))
+            case .proceed:
+                break
         }
         // Such a password cannot have been set here, and checking it would compare only its first 72 bytes.
         guard password.utf8.count <= AuthRules.maxPasswordBytes else {
-            await self.throttle.recordFailure(keys: keys)
+            await self.throttle.recordFailure(username: username, address: address)
             throw APIError.badRequest("Passwords longer than 72 bytes are not accepted; ask an administrator to set a new one")
         }
         let user = try await self.users.find(username: username)
@@ -106,11 +107,11 @@ struct AuthController {
             valid = false
         }
         guard valid, let user else {
-            await self.throttle.recordFailure(keys: keys)
-            context.logger.notice("failed login for \"\(AuthRules.loggable(username))\" from \(context.clientAddress(request))")
+            await self.throttle.recordFailure(username: username, address: address)
+            context.logger.notice("failed login for \"\(AuthRules.loggable(username))\" from \(address)")
             throw APIError.unauthorized("Invalid username or password")
         }
-        await self.throttle.clear(key: keys[0])
+        await self.throttle.recordSuccess(username: username, address: address)
         return self.signedIn(user, message: "Login successful", request: request)
     }
 

@@ -15,7 +15,8 @@ public enum AppMode: String, CaseIterable, Sendable {
 /// (development), `DATABASE_URL` (file:./data/app.db), `JWT_SECRET` and `ENCRYPTION_KEY` (generated and kept in
 /// the data folder when unset), `APP_MODE` (single), `DEFAULT_CONTEXT_TOKEN_LIMIT` (4000), `ENABLE_CORS` (true),
 /// `CORS_ORIGIN` (*), `LOG_LEVEL`, `COOKIE_SECURE` (auto), `MAX_BODY_BYTES` (32 MiB), `MAX_ANSWER_BYTES` (8 MiB),
-/// `HTTP_IDLE_TIMEOUT_S` (75), `LOGIN_MAX_FAILURES` (10), `LOGIN_WINDOW_SECONDS` (900), `BCRYPT_COST` (12),
+/// `HTTP_IDLE_TIMEOUT_S` (75), `LOGIN_MAX_FAILURES` (10), `LOGIN_SLOWDOWN_AFTER` (50),
+/// `LOGIN_WINDOW_SECONDS` (900), `BCRYPT_COST` (12), `BCRYPT_QUEUE_LIMIT` (64),
 /// `PROVIDER_MAX_CONNECTIONS` (2048), `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` (none), and the
 /// fallbacks of the system settings (see ``SystemSettingKey``).
 public struct BackendConfiguration: Sendable {
@@ -38,9 +39,14 @@ public struct BackendConfiguration: Sendable {
     public var maxAnswerBytes: Int
     /// Seconds an HTTP connection may stay open without a request in progress.
     public var httpIdleTimeoutSeconds: Int
+    /// Failures per (username, address) pair before that pair is refused.
     public var loginMaxFailures: Int
+    /// Failures per username (or per address) before each further attempt for it is delayed.
+    public var loginSlowdownAfter: Int
     public var loginWindowSeconds: Int
     public var bcryptCost: Int
+    /// bcrypt hashes running or waiting at once; more get a 429.
+    public var bcryptQueueLimit: Int
     /// Seconds a fetched model list stays fresh (`MODELS_TTL_S`).
     public var modelsTTLSeconds: Int
     /// Bearer token for `system_oauth` connections (`SYSTEM_OAUTH_TOKEN`).
@@ -92,8 +98,10 @@ public struct BackendConfiguration: Sendable {
         self.maxAnswerBytes = try env.integer("MAX_ANSWER_BYTES", default: 8 << 20, range: 1024...(1 << 30))
         self.httpIdleTimeoutSeconds = try env.integer("HTTP_IDLE_TIMEOUT_S", default: 75, range: 1...3600)
         self.loginMaxFailures = try env.integer("LOGIN_MAX_FAILURES", default: 10, range: 1...10_000)
+        self.loginSlowdownAfter = try env.integer("LOGIN_SLOWDOWN_AFTER", default: 50, range: 1...1_000_000)
         self.loginWindowSeconds = try env.integer("LOGIN_WINDOW_SECONDS", default: 900, range: 1...86_400)
         self.bcryptCost = try env.integer("BCRYPT_COST", default: 12, range: 4...16)
+        self.bcryptQueueLimit = try env.integer("BCRYPT_QUEUE_LIMIT", default: 64, range: 1...100_000)
         self.modelsTTLSeconds = try env.integer("MODELS_TTL_S", default: 120, range: 0...604_800)
         self.systemOAuthToken = env.string("SYSTEM_OAUTH_TOKEN")
         self.azureAccessToken = env.string("AZURE_ACCESS_TOKEN")
